@@ -186,8 +186,11 @@ _fuzz: $(FUZZ_BINS)
 run: deps
 	@$(MAKE) --no-print-directory _run
 
+# The simulator becomes the embedded default once it exists; until then `run` shows the
+# command overview and the build's versions.
 _run: $(STOKER)
 	./$(STOKER) --help
+	./$(STOKER) version
 
 # ---- tooling ------------------------------------------------------------------------------
 compile_commands.json: deps deps-tools

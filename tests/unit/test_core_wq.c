@@ -134,7 +134,7 @@ static void test_max_inflight(void)
 {
     struct core_wq_opts o = {0};
     struct fixture fx;
-    char k[8];
+    char k[16];
     o.max_inflight = 3;
     fx_init(&fx, &o);
     fx.rec.async = 1;
@@ -190,7 +190,7 @@ static void test_overall_rate_limit(void)
 {
     struct core_wq_opts o = {0};
     struct fixture fx;
-    char k[8];
+    char k[16];
     o.backoff_base = 1 * MS;
     o.qps = 10; /* one token every 100 ms */
     o.burst = 2;
@@ -251,7 +251,7 @@ static void test_alloc_failures(void)
         struct core_loop *loop = NULL;
         struct core_wq *wq = NULL;
         struct rec r;
-        char k[8];
+        char k[16];
         CU_ASSERT_PTR_NOT_NULL_FATAL(c);
         CU_ASSERT_EQUAL_FATAL(core_loop_new(c, NULL, &loop, NULL), 0);
         memset(&r, 0, sizeof r);

@@ -57,7 +57,7 @@ void aws_credentials_cleanup(struct aws_credentials *c);
  * awslabs/aws-c-auth) stage by stage: canonical request, string to sign, signature, and the
  * signed request, for signing in headers and in the query string (pre-signed URLs).
  *
- * Canonicalisation, in short (docs/ has the long form):
+ * Canonicalisation, in short:
  *  - Path: with normalize_path, dot segments are removed and empty segments collapsed, a
  *    trailing slash is kept; then every byte but RFC 3986 unreserved characters and '/' is
  *    percent-encoded (uppercase hex). Real request targets are already encoded, so for
@@ -130,8 +130,9 @@ struct aws_sigv4_params {
  * access key id goes into X-Amz-Credential (query mode) and the session token into
  * x-amz-security-token / X-Amz-Security-Token unless omit_session_token; the secret is not
  * used. Fails with CORE_E_INVAL for a malformed request or parameters (no Host header, a
- * header the signer adds itself already present, a bad method or target), CORE_E_TOOBIG
- * when a limit (AWS_SIGV4_*_MAX or out->limit) is exceeded, CORE_E_NOMEM. */
+ * header the signer adds itself already present, a bad method or target), CORE_E_AUTH when
+ * creds is NULL or its access key id or token is unusable, CORE_E_TOOBIG when a limit
+ * (AWS_SIGV4_*_MAX or out->limit) is exceeded, CORE_E_NOMEM. */
 int aws_sigv4_canonical_request(const struct aws_sigv4_request *req,
                                 const struct aws_credentials *creds,
                                 const struct aws_sigv4_params *params, enum aws_sigv4_mode mode,

@@ -6,7 +6,7 @@
  * bodies); encoding keeps only RFC 3986 unreserved characters and is done by libcurl's escape;
  * decoding treats '+' as a space, as form bodies do, then unescapes with libcurl.
  */
-#include "aws/internal.h"
+#include "aws/aws.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

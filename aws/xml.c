@@ -13,7 +13,7 @@
  *    refusing it means no entity can be declared or expanded.
  *  - Once an error is recorded it is sticky: later feeds and finish return it again.
  */
-#include "aws/internal.h"
+#include "aws/aws.h"
 
 #include <expat.h>
 #include <string.h>

@@ -8,6 +8,7 @@
 #include "core/core.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 struct core_clock {
@@ -92,4 +93,80 @@ void core_time_rfc3339(core_ns wall, char *out, size_t outsz)
         if (outsz)
             out[0] = '\0';
     }
+}
+
+/* Reads exactly n digits at *p into *v, advancing *p. */
+static int read_digits(const char **p, int n, int *v)
+{
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        x = x * 10 + (c - '0');
+    }
+    *p += n;
+    *v = x;
+    return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : d[m - 1];
+}
+
+int core_time_parse_rfc3339(const char *s, core_ns *out)
+{
+    const char *p = s;
+    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+    core_ns frac = 0, scale = CORE_NS_PER_S;
+    struct tm tm;
+    time_t t;
+
+    if (!s || read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) || *p++ != '-' ||
+        read_digits(&p, 2, &d))
+        return CORE_E_PARSE;
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return CORE_E_PARSE;
+    p++;
+    if (read_digits(&p, 2, &h) || *p++ != ':' || read_digits(&p, 2, &mi) || *p++ != ':' ||
+        read_digits(&p, 2, &sec))
+        return CORE_E_PARSE;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return CORE_E_PARSE;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (scale > 1) {
+                scale /= 10;
+                frac += (*p - '0') * scale;
+            }
+        }
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p == '-' ? -1 : 1;
+        p++;
+        if (read_digits(&p, 2, &oh) || *p++ != ':' || read_digits(&p, 2, &om) || oh > 23 ||
+            om > 59)
+            return CORE_E_PARSE;
+    } else {
+        return CORE_E_PARSE;
+    }
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+        mi > 59 || sec > 60)
+        return CORE_E_PARSE;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    t = timegm(&tm);
+    *out = ((core_ns)t - (core_ns)sign * (oh * 3600 + om * 60)) * CORE_NS_PER_S + frac;
+    return 0;
 }

@@ -186,6 +186,10 @@ int core_clock_set_mono(struct core_clock *c, core_ns t);
 /* Formats wall time as RFC 3339 UTC with seconds ("2026-11-22T13:24:38Z") into out
  * (at least 21 bytes). */
 void core_time_rfc3339(core_ns wall, char *out, size_t outsz);
+/* Parses an RFC 3339 / ISO 8601 date-time: "2026-11-22T13:24:38Z", with optional fractional
+ * seconds and a "Z" or "+HH:MM"/"-HH:MM" offset (a space may stand for 'T'). The whole string
+ * must match. *out (wall ns, UTC) is written only on success; CORE_E_PARSE otherwise. */
+int core_time_parse_rfc3339(const char *s, core_ns *out);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Logging                                                                                     */
@@ -390,7 +394,8 @@ struct core_http_request {
     size_t nheaders;
     const char *body; /* borrowed until completion; may be NULL */
     size_t body_len;
-    size_t max_response;     /* body bytes; 0 = CORE_HTTP_DEFAULT_MAX_RESPONSE */
+    size_t max_response;     /* body bytes; 0 = CORE_HTTP_DEFAULT_MAX_RESPONSE. In streaming
+                                mode it bounds the total delivered: set it high for watches */
     core_ns connect_timeout; /* 0 = 10 s */
     core_ns timeout;         /* whole exchange; 0 = 60 s; ignored when streaming */
     long low_speed_bytes;    /* abort when slower than this many bytes/s ... */
@@ -426,7 +431,8 @@ struct core_http_transport_ops {
      * it points to must stay valid until completion or cancel. */
     int (*submit)(struct core_http_transport *t, const struct core_http_request *req,
                   uint64_t *id, struct core_err *err);
-    /* Cancels without calling on_done. Unknown or finished ids are ignored. */
+    /* Cancels without calling on_done. Unknown or finished ids are ignored. Like
+     * core_http_transport_free, it may be called from on_data and on_done. */
     void (*cancel)(struct core_http_transport *t, uint64_t id);
     void (*destroy)(struct core_http_transport *t);
 };

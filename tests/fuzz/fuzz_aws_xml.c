@@ -3,7 +3,7 @@
  * in two pieces at a split point taken from the input, under tight limits; every tree that
  * comes out is walked completely.
  */
-#include "aws/internal.h"
+#include "aws/aws.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  */
 #include "tests/unit/harness.h"
 
-#include "aws/internal.h"
+#include "aws/aws.h"
 
 #include <string.h>
 

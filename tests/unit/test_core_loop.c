@@ -55,6 +55,28 @@ static void test_clock_virtual(void)
     core_clock_free(r);
 }
 
+static void test_rfc3339_parse(void)
+{
+    core_ns t = 42;
+    char back[32];
+    CU_ASSERT_EQUAL(core_time_parse_rfc3339("2026-11-22T13:00:00Z", &t), 0);
+    CU_ASSERT_EQUAL(t, INT64_C(1795352400) * CORE_NS_PER_S);
+    core_time_rfc3339(t, back, sizeof back);
+    CU_ASSERT_STRING_EQUAL(back, "2026-11-22T13:00:00Z");
+    CU_ASSERT_EQUAL(core_time_parse_rfc3339("2026-11-22T14:30:00.250+01:30", &t), 0);
+    CU_ASSERT_EQUAL(t, INT64_C(1795352400) * CORE_NS_PER_S + 250 * CORE_NS_PER_MS);
+    CU_ASSERT_EQUAL(core_time_parse_rfc3339("2024-02-29 00:00:00-00:00", &t), 0);
+    CU_ASSERT_EQUAL(core_time_parse_rfc3339("2015-08-30T12:36:00.123456789123Z", &t), 0);
+    CU_ASSERT_EQUAL(t % CORE_NS_PER_S, 123456789);
+    t = 42;
+    const char *bad[] = {"", "2026-11-22", "2026-11-22T13:00:00", "2026-13-01T00:00:00Z",
+                         "2023-02-29T00:00:00Z", "2026-11-22T24:00:00Z", "2026-11-22T13:00:00Zx",
+                         "2026-11-22T13:00:00.Z", "2026-11-22T13:00:00+0100", "26-11-22T13:00:00Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CU_ASSERT_EQUAL(core_time_parse_rfc3339(bad[i], &t), CORE_E_PARSE);
+    CU_ASSERT_EQUAL(t, 42);
+}
+
 static void test_timers_order_and_time(void)
 {
     struct core_clock *c = core_clock_virtual_new(0, 0);
@@ -344,7 +366,7 @@ static void test_timer_add_nomem(void)
     core_clock_free(c);
 }
 
-TESTS_SUITE(core_loop, "core_loop", NULL, NULL, TESTS_CASE(test_clock_virtual),
+TESTS_SUITE(core_loop, "core_loop", NULL, NULL, TESTS_CASE(test_clock_virtual), TESTS_CASE(test_rfc3339_parse),
             TESTS_CASE(test_timers_order_and_time), TESTS_CASE(test_timer_cancel),
             TESTS_CASE(test_rearm_zero_delay_is_fair), TESTS_CASE(test_real_clock_timer),
             TESTS_CASE(test_run_until_deadline), TESTS_CASE(test_shutdown_waits_for_holds),

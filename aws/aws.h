@@ -420,7 +420,8 @@ struct aws_client_opts {
     size_t nrates;
 };
 
-/* loop, t, creds and cfg are borrowed and must outlive the client. */
+/* loop, t, creds and cfg are borrowed and must outlive the client. creds may be NULL for a
+ * client that only makes AWS_CALL_UNSIGNED calls (the credentials chain's own STS client). */
 int aws_client_new(struct core_loop *loop, struct core_http_transport *t,
                    struct aws_creds_provider *creds, const struct aws_config *cfg,
                    const struct aws_client_opts *opts, struct aws_client **out,

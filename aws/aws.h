@@ -382,6 +382,9 @@ typedef void (*aws_creds_fn)(void *ud, int rc, const struct aws_credentials *cre
  * but the cached credentials are still valid, they are answered. */
 int aws_creds_get(struct aws_creds_provider *p, aws_creds_fn cb, void *ud,
                   struct core_err *err) CORE_NODISCARD;
+/* Withdraws every pending aws_creds_get made with this (cb, ud): their callbacks will not run.
+ * A client being freed uses it so no answer reaches freed memory. */
+void aws_creds_cancel(struct aws_creds_provider *p, aws_creds_fn cb, void *ud);
 /* The source chosen (AWS_CREDS_NONE until the first answer). For the controller's log line. */
 enum aws_creds_source aws_creds_source(const struct aws_creds_provider *p);
 /* Number of fetches made from the source (not cache hits). */

@@ -1199,6 +1199,72 @@ static void test_alloc_failures(void)
     fx_teardown(&f);
 }
 
+
+/* ==== graceful shutdown with transfers in flight ========================================= */
+
+static void stop_loop(void *ud)
+{
+    core_loop_stop(ud);
+}
+
+/* Shutdown lets a transfer that is making progress finish, and cancels one that is not when
+ * the grace period ends; both end core_loop_run with 0, and no new request is accepted. */
+static void shutdown_case(enum srv_mode mode, int want_result, core_ns min_ms, core_ns max_ms)
+{
+    struct srv s;
+    struct core_clock *clock = core_clock_real_new();
+    struct core_loop *loop = NULL;
+    struct core_loop_opts o = {0, 300 * MS};
+    struct core_http_transport *t = NULL;
+    struct core_err err;
+    struct xfer x, y;
+    struct core_http_request q, q2;
+    char url[160];
+    core_ns start;
+    uint64_t id;
+
+    memset(&s, 0, sizeof s);
+    CU_ASSERT_EQUAL_FATAL(srv_start(&s, mode, NULL, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(core_loop_new(clock, &o, &loop, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(core_http_curl_new(loop, NULL, &t, &err), 0);
+    memset(&x, 0, sizeof x);
+    x.loop = loop;
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/slow", (unsigned)s.port);
+    q = req_make("GET", url, &x);
+    q.timeout = 10 * CORE_NS_PER_S;
+    if (mode == SRV_STREAM)
+        q.on_data = on_data;
+    CU_ASSERT_EQUAL_FATAL(core_http_submit(t, &q, &id, &err), 0);
+    start = core_loop_now(loop);
+    CU_ASSERT_PTR_NOT_NULL(core_loop_timer_add(loop, 20 * MS, stop_loop, loop));
+    CU_ASSERT_EQUAL(core_loop_run(loop, &err), 0);
+    CU_ASSERT_EQUAL(x.ndone, 1);
+    CU_ASSERT_EQUAL(x.result, want_result);
+    CU_ASSERT(core_loop_now(loop) - start >= min_ms * MS);
+    CU_ASSERT(core_loop_now(loop) - start < max_ms * MS);
+    CU_ASSERT_EQUAL(core_loop_active_transfers(loop), 0);
+    /* A stopping loop takes no new work. */
+    memset(&y, 0, sizeof y);
+    q2 = req_make("GET", url, &y);
+    CU_ASSERT_NOT_EQUAL(core_http_submit(t, &q2, &id, &err), 0);
+    CU_ASSERT_EQUAL(y.ndone, 0);
+    core_http_transport_free(t);
+    core_loop_free(loop);
+    core_clock_free(clock);
+    srv_stop(&s);
+}
+
+static void test_shutdown_cancels_stalled_after_grace(void)
+{
+    shutdown_case(SRV_SILENT, CORE_E_CANCELLED, 250, 3000);
+}
+
+static void test_shutdown_lets_progress_finish(void)
+{
+    /* The streamed answer takes about 160 ms, inside the 300 ms grace period. */
+    shutdown_case(SRV_STREAM, 0, 100, 300);
+}
+
 TESTS_SUITE(core_http_curl, "core_http_curl", NULL, NULL, TESTS_CASE(test_exchange),
             TESTS_CASE(test_get_and_user_agent_override), TESTS_CASE(test_no_redirect_follow),
             TESTS_CASE(test_refused_message_hides_query), TESTS_CASE(test_connection_reuse),
@@ -1207,4 +1273,6 @@ TESTS_SUITE(core_http_curl, "core_http_curl", NULL, NULL, TESTS_CASE(test_exchan
             TESTS_CASE(test_tls), TESTS_CASE(test_streaming),
             TESTS_CASE(test_streaming_abort_and_limit), TESTS_CASE(test_cancel),
             TESTS_CASE(test_cancel_from_callback), TESTS_CASE(test_destroy_in_flight),
-            TESTS_CASE(test_alloc_failures))
+            TESTS_CASE(test_alloc_failures),
+            TESTS_CASE(test_shutdown_cancels_stalled_after_grace),
+            TESTS_CASE(test_shutdown_lets_progress_finish))

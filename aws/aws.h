@@ -429,7 +429,9 @@ int aws_client_new(struct core_loop *loop, struct core_http_transport *t,
                    struct aws_creds_provider *creds, const struct aws_config *cfg,
                    const struct aws_client_opts *opts, struct aws_client **out,
                    struct core_err *err) CORE_NODISCARD;
-/* Cancels calls in flight without calling their callbacks. Accepts NULL. */
+/* Completes every call in flight with CORE_E_CANCELLED (the callbacks run inside this call, so
+ * layered calls can release their state; a call made from such a callback is refused), then
+ * frees. Accepts NULL. */
 void aws_client_free(struct aws_client *c);
 /* The borrowed loop, for layers built on the client. */
 struct core_loop *aws_client_loop(const struct aws_client *c);
@@ -475,6 +477,700 @@ unsigned long aws_client_quota_refusals(const struct aws_client *c);
 /* Classification of service error codes (exposed for the emulators' tests and the launcher). */
 int aws_error_is_throttling(const char *code);
 int aws_error_is_capacity(const char *code); /* ICE and friends: mark the offering unavailable */
+
+/* ------------------------------------------------------------------------------------------ */
+/* EC2 (Query protocol)                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Typed EC2 actions. Each action comes in four parts, each testable on its own:
+ *  - struct aws_ec2_<action>_req: the request; every pointer in it is borrowed for the call.
+ *  - aws_ec2_<action>_encode: validates the request and adds Action, Version and every
+ *    parameter to q (pure). A bad request is CORE_E_INVAL naming the action and the field;
+ *    q is added to only on success.
+ *  - aws_ec2_<action>_decode: turns the answer's XML tree (borrowed) into a result that owns its
+ *    memory, APPENDING to what *out already holds so pages accumulate. The root must be
+ *    <Action>Response; unknown elements are ignored; a missing required element, a malformed
+ *    number, boolean or time is CORE_E_PARSE naming the action and the element path. On
+ *    failure *out and *next_token are left exactly as they were.
+ *  - aws_ec2_<action>: the asynchronous call over the client. The request is encoded (so
+ *    copied) at once: the caller's request may go away when the call returns. A call that
+ *    cannot start returns the error and never calls back; a started call calls back exactly
+ *    once, from the loop, unless the client is freed first (then the call's own state is
+ *    leaked: free the client only after outstanding EC2 calls have completed). Describe*
+ *    calls follow nextToken until the last page or max_pages pages (0 =
+ *    AWS_EC2_MAX_PAGES_DEFAULT; a further page is CORE_E_TOOBIG naming the action) and
+ *    deliver ONE merged result. res is borrowed for the callback and NULL when rc != 0.
+ * In results, strings are heap strings, NULL when the element is absent or empty (tag values
+ * are "" rather than NULL); numbers and booleans are 0 when absent; times are wall-clock
+ * core_ns, 0 when absent. Every _cleanup accepts NULL and a zeroed struct, and zeroes it.
+ */
+
+#define AWS_EC2_API_VERSION "2016-11-15"
+#define AWS_EC2_USER_DATA_MAX 16384u     /* raw bytes, before base64 */
+#define AWS_EC2_CLIENT_TOKEN_MAX 64u     /* ASCII characters */
+#define AWS_EC2_FLEET_OVERRIDES_MAX 60u  /* overrides over all launch template configs */
+#define AWS_EC2_MAX_PAGES_DEFAULT 100u
+
+/* An optional boolean parameter: zero-initialised means "not sent". */
+enum aws_ec2_bool { AWS_EC2_UNSET = 0, AWS_EC2_FALSE, AWS_EC2_TRUE };
+
+/* A tag. In results both strings are owned (value is "" when empty); in requests both are
+ * borrowed and never modified. */
+struct aws_ec2_tag {
+    char *key;
+    char *value;
+};
+struct aws_ec2_tags {
+    struct aws_ec2_tag *v;
+    size_t n;
+};
+/* An owned list of owned strings. */
+struct aws_ec2_strings {
+    char **v;
+    size_t n;
+};
+
+/* Request side, all borrowed. Filter.N.Name / Filter.N.Value.M; at least one value. */
+struct aws_ec2_filter {
+    const char *name;
+    const char *const *values;
+    size_t nvalues;
+};
+/* TagSpecification.N.ResourceType + .Tag.M.Key/.Value ("instance", "volume",
+ * "launch-template", "fleet", ...). */
+struct aws_ec2_tag_spec {
+    const char *resource_type;
+    const struct aws_ec2_tag *tags;
+    size_t ntags;
+};
+/* BlockDeviceMapping.N.*: an EBS volume. Zero numbers and NULL strings are not sent. */
+struct aws_ec2_block_device {
+    const char *device_name; /* required, e.g. "/dev/xvda" */
+    int64_t volume_size;     /* GiB */
+    const char *volume_type; /* "gp3", "io2", ... */
+    enum aws_ec2_bool encrypted;
+    enum aws_ec2_bool delete_on_termination;
+    int64_t iops;
+    int64_t throughput; /* MiB/s, gp3 */
+};
+/* MetadataOptions.*: NULL / 0 are not sent. */
+struct aws_ec2_metadata_options {
+    const char *http_tokens;             /* "required" | "optional" */
+    int64_t http_put_response_hop_limit; /* 1..64 */
+};
+
+/* ---- results ---- */
+
+struct aws_ec2_instance {
+    char *instance_id; /* required */
+    char *instance_type;
+    char *image_id;
+    char *state_name; /* instanceState/name, required: pending, running, stopping, ... */
+    int64_t state_code; /* instanceState/code, required */
+    char *state_reason_code; /* stateReason/code, e.g. "Client.UserInitiatedHibernate" */
+    char *state_reason_message;
+    char *state_transition_reason; /* <reason> */
+    char *subnet_id;
+    char *vpc_id;
+    char *availability_zone; /* placement/availabilityZone */
+    char *private_ip;        /* privateIpAddress */
+    char *private_dns_name;
+    core_ns launch_time;
+    char *architecture;
+    char *lifecycle; /* instanceLifecycle: "spot", or NULL for on-demand */
+    char *spot_instance_request_id;
+    char *iam_instance_profile_arn;
+    int hibernation_configured;
+    char *client_token;
+    struct aws_ec2_tags tags;
+};
+struct aws_ec2_instances {
+    struct aws_ec2_instance *v;
+    size_t n;
+};
+void aws_ec2_instances_cleanup(struct aws_ec2_instances *r);
+
+struct aws_ec2_gpu {
+    char *name;
+    char *manufacturer;
+    int64_t count;
+    int64_t memory_mib; /* memoryInfo/sizeInMiB, per GPU */
+};
+struct aws_ec2_accelerator {
+    char *name;
+    int64_t count;
+};
+struct aws_ec2_instance_type {
+    char *instance_type; /* required */
+    int current_generation;
+    struct aws_ec2_strings usage_classes; /* supportedUsageClasses: "on-demand", "spot" */
+    struct aws_ec2_strings architectures; /* processorInfo/supportedArchitectures */
+    double clock_ghz;                     /* processorInfo/sustainedClockSpeedInGhz */
+    int64_t vcpus;                        /* vCpuInfo/defaultVCpus, required */
+    int64_t memory_mib;                   /* memoryInfo/sizeInMiB, required */
+    struct aws_ec2_gpu *gpus;             /* gpuInfo/gpus */
+    size_t ngpus;
+    int64_t gpu_memory_mib;               /* gpuInfo/totalGpuMemoryInMiB */
+    struct aws_ec2_accelerator *inference; /* inferenceAcceleratorInfo/accelerators */
+    size_t ninference;
+    struct aws_ec2_accelerator *neuron;   /* neuronInfo/neuronDevices */
+    size_t nneuron;
+    int64_t max_network_interfaces;       /* networkInfo/maximumNetworkInterfaces */
+    int64_t ipv4_per_interface;           /* networkInfo/ipv4AddressesPerInterface */
+    char *network_performance;            /* networkInfo/networkPerformance */
+    int encryption_in_transit;            /* networkInfo/encryptionInTransitSupported */
+    int instance_storage_supported;
+    int64_t instance_storage_gb;          /* instanceStorageInfo/totalSizeInGB */
+    int hibernation_supported;
+    int bare_metal;
+    char *hypervisor;                     /* "nitro", "xen", NULL for metal */
+    int64_t ebs_max_bandwidth_mbps;       /* ebsInfo/ebsOptimizedInfo/maximumBandwidthInMbps */
+};
+struct aws_ec2_instance_types {
+    struct aws_ec2_instance_type *v;
+    size_t n;
+};
+void aws_ec2_instance_types_cleanup(struct aws_ec2_instance_types *r);
+
+struct aws_ec2_offering {
+    char *instance_type; /* required */
+    char *location_type; /* "region", "availability-zone", "availability-zone-id" */
+    char *location;      /* required */
+};
+struct aws_ec2_offerings {
+    struct aws_ec2_offering *v;
+    size_t n;
+};
+void aws_ec2_offerings_cleanup(struct aws_ec2_offerings *r);
+
+struct aws_ec2_subnet {
+    char *subnet_id;         /* required */
+    char *vpc_id;
+    char *availability_zone; /* required */
+    char *availability_zone_id;
+    int64_t available_ips;   /* availableIpAddressCount */
+    char *cidr_block;
+    int map_public_ip_on_launch;
+    struct aws_ec2_tags tags;
+};
+struct aws_ec2_subnets {
+    struct aws_ec2_subnet *v;
+    size_t n;
+};
+void aws_ec2_subnets_cleanup(struct aws_ec2_subnets *r);
+
+struct aws_ec2_security_group {
+    char *group_id; /* required */
+    char *group_name;
+    char *description; /* groupDescription */
+    char *vpc_id;
+    struct aws_ec2_tags tags;
+};
+struct aws_ec2_security_groups {
+    struct aws_ec2_security_group *v;
+    size_t n;
+};
+void aws_ec2_security_groups_cleanup(struct aws_ec2_security_groups *r);
+
+struct aws_ec2_image {
+    char *image_id; /* required */
+    char *name;
+    char *description;
+    char *architecture;
+    core_ns creation_date;
+    core_ns deprecation_time;
+    char *state;       /* imageState: "available", ... */
+    char *owner_id;    /* imageOwnerId */
+    char *owner_alias; /* imageOwnerAlias: "amazon", ... */
+    char *platform_details;
+    char *root_device_name;
+    struct aws_ec2_tags tags;
+};
+struct aws_ec2_images {
+    struct aws_ec2_image *v;
+    size_t n;
+};
+void aws_ec2_images_cleanup(struct aws_ec2_images *r);
+
+struct aws_ec2_spot_price {
+    char *instance_type;     /* required */
+    char *availability_zone; /* required */
+    char *product_description;
+    double spot_price;       /* USD per hour, required */
+    core_ns timestamp;
+};
+struct aws_ec2_spot_prices {
+    struct aws_ec2_spot_price *v;
+    size_t n;
+};
+void aws_ec2_spot_prices_cleanup(struct aws_ec2_spot_prices *r);
+
+struct aws_ec2_launch_template {
+    char *launch_template_id; /* required */
+    char *launch_template_name;
+    core_ns create_time;
+    int64_t default_version;
+    int64_t latest_version;
+    struct aws_ec2_tags tags;
+};
+struct aws_ec2_launch_templates {
+    struct aws_ec2_launch_template *v;
+    size_t n;
+};
+void aws_ec2_launch_templates_cleanup(struct aws_ec2_launch_templates *r);
+
+/* launchTemplateAndOverrides/overrides of a CreateFleet instance set or error. */
+struct aws_ec2_fleet_overrides {
+    char *instance_type;
+    char *subnet_id;
+    char *availability_zone;
+    char *image_id;
+    char *max_price;
+    double priority;
+};
+struct aws_ec2_fleet_instance {
+    struct aws_ec2_strings instance_ids;
+    char *instance_type;
+    char *lifecycle; /* "spot" | "on-demand" */
+    struct aws_ec2_fleet_overrides overrides;
+};
+struct aws_ec2_fleet_error {
+    char *code; /* errorCode, required */
+    char *message;
+    char *lifecycle;
+    struct aws_ec2_fleet_overrides overrides;
+};
+struct aws_ec2_fleet {
+    char *fleet_id; /* required */
+    struct aws_ec2_fleet_instance *instances;
+    size_t ninstances;
+    struct aws_ec2_fleet_error *errors;
+    size_t nerrors;
+};
+void aws_ec2_fleet_cleanup(struct aws_ec2_fleet *r);
+/* 1 when the error says the offering has no capacity for now (aws_error_is_capacity on its
+ * code); 0 otherwise or for NULL. */
+int aws_ec2_fleet_error_is_capacity(const struct aws_ec2_fleet_error *e);
+
+struct aws_ec2_state_change {
+    char *instance_id;      /* required */
+    char *current_name;     /* currentState/name, required */
+    int64_t current_code;   /* currentState/code, required */
+    char *previous_name;
+    int64_t previous_code;
+};
+struct aws_ec2_state_changes {
+    struct aws_ec2_state_change *v;
+    size_t n;
+};
+void aws_ec2_state_changes_cleanup(struct aws_ec2_state_changes *r);
+
+/* Callbacks: res is borrowed for the callback and NULL when rc != 0; err is set when rc != 0. */
+typedef void (*aws_ec2_instances_fn)(void *ud, int rc, const struct aws_ec2_instances *res,
+                                     const struct core_err *err);
+typedef void (*aws_ec2_instance_types_fn)(void *ud, int rc,
+                                          const struct aws_ec2_instance_types *res,
+                                          const struct core_err *err);
+typedef void (*aws_ec2_offerings_fn)(void *ud, int rc, const struct aws_ec2_offerings *res,
+                                     const struct core_err *err);
+typedef void (*aws_ec2_subnets_fn)(void *ud, int rc, const struct aws_ec2_subnets *res,
+                                   const struct core_err *err);
+typedef void (*aws_ec2_security_groups_fn)(void *ud, int rc,
+                                           const struct aws_ec2_security_groups *res,
+                                           const struct core_err *err);
+typedef void (*aws_ec2_images_fn)(void *ud, int rc, const struct aws_ec2_images *res,
+                                  const struct core_err *err);
+typedef void (*aws_ec2_spot_prices_fn)(void *ud, int rc, const struct aws_ec2_spot_prices *res,
+                                       const struct core_err *err);
+typedef void (*aws_ec2_launch_templates_fn)(void *ud, int rc,
+                                            const struct aws_ec2_launch_templates *res,
+                                            const struct core_err *err);
+typedef void (*aws_ec2_fleet_fn)(void *ud, int rc, const struct aws_ec2_fleet *res,
+                                 const struct core_err *err);
+typedef void (*aws_ec2_state_changes_fn)(void *ud, int rc,
+                                         const struct aws_ec2_state_changes *res,
+                                         const struct core_err *err);
+/* Actions that answer only <return>true</return>. */
+typedef void (*aws_ec2_done_fn)(void *ud, int rc, const struct core_err *err);
+
+/* ---- DescribeInstances: InstanceId.N, Filter.N, MaxResults 5..1000 (not with ids) ---- */
+struct aws_ec2_describe_instances_req {
+    const char *const *instance_ids;
+    size_t ninstance_ids;
+    const struct aws_ec2_filter *filters;
+    size_t nfilters;
+    int64_t max_results; /* 0 = not sent */
+    unsigned max_pages;  /* 0 = AWS_EC2_MAX_PAGES_DEFAULT */
+    int retry_not_found; /* right after a launch: retry InvalidInstanceID.NotFound */
+};
+/* next_token (borrowed, may be NULL) becomes NextToken. *next_token from a decoder is a heap
+ * string the caller frees (NULL on the last page). */
+int aws_ec2_describe_instances_encode(const struct aws_ec2_describe_instances_req *req,
+                                      const char *next_token, struct aws_query *q,
+                                      struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_instances_decode(const struct aws_xml_node *root,
+                                      struct aws_ec2_instances *out, char **next_token,
+                                      struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_instances(struct aws_client *c,
+                               const struct aws_ec2_describe_instances_req *req,
+                               aws_ec2_instances_fn cb, void *ud,
+                               struct core_err *err) CORE_NODISCARD;
+
+/* ---- DescribeInstanceTypes: InstanceType.N, Filter.N, MaxResults 5..100 ---- */
+struct aws_ec2_describe_instance_types_req {
+    const char *const *instance_types;
+    size_t ninstance_types;
+    const struct aws_ec2_filter *filters;
+    size_t nfilters;
+    int64_t max_results;
+    unsigned max_pages;
+};
+int aws_ec2_describe_instance_types_encode(const struct aws_ec2_describe_instance_types_req *req,
+                                           const char *next_token, struct aws_query *q,
+                                           struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_instance_types_decode(const struct aws_xml_node *root,
+                                           struct aws_ec2_instance_types *out,
+                                           char **next_token, struct core_err *err)
+    CORE_NODISCARD;
+int aws_ec2_describe_instance_types(struct aws_client *c,
+                                    const struct aws_ec2_describe_instance_types_req *req,
+                                    aws_ec2_instance_types_fn cb, void *ud,
+                                    struct core_err *err) CORE_NODISCARD;
+
+/* ---- DescribeInstanceTypeOfferings: LocationType, Filter.N, MaxResults 5..1000 ---- */
+struct aws_ec2_describe_instance_type_offerings_req {
+    const char *location_type; /* NULL (region) | "region" | "availability-zone" |
+                                  "availability-zone-id" */
+    const struct aws_ec2_filter *filters;
+    size_t nfilters;
+    int64_t max_results;
+    unsigned max_pages;
+};
+int aws_ec2_describe_instance_type_offerings_encode(
+    const struct aws_ec2_describe_instance_type_offerings_req *req, const char *next_token,
+    struct aws_query *q, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_instance_type_offerings_decode(const struct aws_xml_node *root,
+                                                    struct aws_ec2_offerings *out,
+                                                    char **next_token, struct core_err *err)
+    CORE_NODISCARD;
+int aws_ec2_describe_instance_type_offerings(
+    struct aws_client *c, const struct aws_ec2_describe_instance_type_offerings_req *req,
+    aws_ec2_offerings_fn cb, void *ud, struct core_err *err) CORE_NODISCARD;
+
+/* ---- DescribeSubnets: SubnetId.N, Filter.N, MaxResults 5..1000 ---- */
+struct aws_ec2_describe_subnets_req {
+    const char *const *subnet_ids;
+    size_t nsubnet_ids;
+    const struct aws_ec2_filter *filters;
+    size_t nfilters;
+    int64_t max_results;
+    unsigned max_pages;
+};
+int aws_ec2_describe_subnets_encode(const struct aws_ec2_describe_subnets_req *req,
+                                    const char *next_token, struct aws_query *q,
+                                    struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_subnets_decode(const struct aws_xml_node *root, struct aws_ec2_subnets *out,
+                                    char **next_token, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_subnets(struct aws_client *c, const struct aws_ec2_describe_subnets_req *req,
+                             aws_ec2_subnets_fn cb, void *ud,
+                             struct core_err *err) CORE_NODISCARD;
+
+/* ---- DescribeSecurityGroups: GroupId.N, GroupName.N, Filter.N, MaxResults 5..1000 ---- */
+struct aws_ec2_describe_security_groups_req {
+    const char *const *group_ids;
+    size_t ngroup_ids;
+    const char *const *group_names;
+    size_t ngroup_names;
+    const struct aws_ec2_filter *filters;
+    size_t nfilters;
+    int64_t max_results;
+    unsigned max_pages;
+};
+int aws_ec2_describe_security_groups_encode(
+    const struct aws_ec2_describe_security_groups_req *req, const char *next_token,
+    struct aws_query *q, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_security_groups_decode(const struct aws_xml_node *root,
+                                            struct aws_ec2_security_groups *out,
+                                            char **next_token, struct core_err *err)
+    CORE_NODISCARD;
+int aws_ec2_describe_security_groups(struct aws_client *c,
+                                     const struct aws_ec2_describe_security_groups_req *req,
+                                     aws_ec2_security_groups_fn cb, void *ud,
+                                     struct core_err *err) CORE_NODISCARD;
+
+/* ---- DescribeImages: ImageId.N, Owner.N, ExecutableBy.N, Filter.N, IncludeDeprecated,
+ *      MaxResults 1..1000 ---- */
+struct aws_ec2_describe_images_req {
+    const char *const *image_ids;
+    size_t nimage_ids;
+    const char *const *owners; /* account ids, "self", "amazon", "aws-marketplace" */
+    size_t nowners;
+    const char *const *executable_by;
+    size_t nexecutable_by;
+    const struct aws_ec2_filter *filters;
+    size_t nfilters;
+    enum aws_ec2_bool include_deprecated;
+    int64_t max_results;
+    unsigned max_pages;
+};
+int aws_ec2_describe_images_encode(const struct aws_ec2_describe_images_req *req,
+                                   const char *next_token, struct aws_query *q,
+                                   struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_images_decode(const struct aws_xml_node *root, struct aws_ec2_images *out,
+                                   char **next_token, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_images(struct aws_client *c, const struct aws_ec2_describe_images_req *req,
+                            aws_ec2_images_fn cb, void *ud, struct core_err *err) CORE_NODISCARD;
+
+/* ---- DescribeSpotPriceHistory: InstanceType.N, ProductDescription.N, AvailabilityZone,
+ *      StartTime, EndTime, Filter.N, MaxResults 1..1000 ---- */
+struct aws_ec2_describe_spot_price_history_req {
+    const char *const *instance_types;
+    size_t ninstance_types;
+    const char *const *product_descriptions; /* "Linux/UNIX", ... */
+    size_t nproduct_descriptions;
+    const char *availability_zone;
+    core_ns start_time; /* wall time; 0 = not sent */
+    core_ns end_time;
+    const struct aws_ec2_filter *filters;
+    size_t nfilters;
+    int64_t max_results;
+    unsigned max_pages;
+};
+int aws_ec2_describe_spot_price_history_encode(
+    const struct aws_ec2_describe_spot_price_history_req *req, const char *next_token,
+    struct aws_query *q, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_spot_price_history_decode(const struct aws_xml_node *root,
+                                               struct aws_ec2_spot_prices *out,
+                                               char **next_token, struct core_err *err)
+    CORE_NODISCARD;
+int aws_ec2_describe_spot_price_history(
+    struct aws_client *c, const struct aws_ec2_describe_spot_price_history_req *req,
+    aws_ec2_spot_prices_fn cb, void *ud, struct core_err *err) CORE_NODISCARD;
+
+/* ---- DescribeLaunchTemplates: LaunchTemplateId.N, LaunchTemplateName.N, Filter.N,
+ *      MaxResults 1..200 ---- */
+struct aws_ec2_describe_launch_templates_req {
+    const char *const *ids;
+    size_t nids;
+    const char *const *names;
+    size_t nnames;
+    const struct aws_ec2_filter *filters;
+    size_t nfilters;
+    int64_t max_results;
+    unsigned max_pages;
+};
+int aws_ec2_describe_launch_templates_encode(
+    const struct aws_ec2_describe_launch_templates_req *req, const char *next_token,
+    struct aws_query *q, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_describe_launch_templates_decode(const struct aws_xml_node *root,
+                                             struct aws_ec2_launch_templates *out,
+                                             char **next_token, struct core_err *err)
+    CORE_NODISCARD;
+int aws_ec2_describe_launch_templates(struct aws_client *c,
+                                      const struct aws_ec2_describe_launch_templates_req *req,
+                                      aws_ec2_launch_templates_fn cb, void *ud,
+                                      struct core_err *err) CORE_NODISCARD;
+
+/* ---- CreateLaunchTemplate ---- */
+/* LaunchTemplateData.*: everything optional; user data is raw bytes (at most
+ * AWS_EC2_USER_DATA_MAX), base64-encoded here. At most one of the profile name and ARN. */
+struct aws_ec2_launch_template_data {
+    const char *image_id;
+    const char *instance_type;
+    const char *key_name;
+    const void *user_data;
+    size_t user_data_len;
+    const char *const *security_group_ids;
+    size_t nsecurity_group_ids;
+    const char *iam_instance_profile_name;
+    const char *iam_instance_profile_arn;
+    const struct aws_ec2_block_device *block_devices;
+    size_t nblock_devices;
+    struct aws_ec2_metadata_options metadata;
+    enum aws_ec2_bool hibernation_configured;
+    const struct aws_ec2_tag_spec *tag_specs; /* resource types "instance" / "volume" */
+    size_t ntag_specs;
+};
+struct aws_ec2_create_launch_template_req {
+    const char *name; /* required: 3..128 of [A-Za-z0-9().-/_] */
+    const char *client_token;
+    const char *version_description;
+    struct aws_ec2_launch_template_data data;
+    const struct aws_ec2_tag_spec *tag_specs; /* for the template ("launch-template") */
+    size_t ntag_specs;
+};
+int aws_ec2_create_launch_template_encode(const struct aws_ec2_create_launch_template_req *req,
+                                          struct aws_query *q,
+                                          struct core_err *err) CORE_NODISCARD;
+/* Appends the created template (<launchTemplate>) to out. */
+int aws_ec2_create_launch_template_decode(const struct aws_xml_node *root,
+                                          struct aws_ec2_launch_templates *out,
+                                          struct core_err *err) CORE_NODISCARD;
+int aws_ec2_create_launch_template(struct aws_client *c,
+                                   const struct aws_ec2_create_launch_template_req *req,
+                                   aws_ec2_launch_templates_fn cb, void *ud,
+                                   struct core_err *err) CORE_NODISCARD;
+
+/* ---- DeleteLaunchTemplate: exactly one of id and name ---- */
+struct aws_ec2_delete_launch_template_req {
+    const char *id;
+    const char *name;
+};
+int aws_ec2_delete_launch_template_encode(const struct aws_ec2_delete_launch_template_req *req,
+                                          struct aws_query *q,
+                                          struct core_err *err) CORE_NODISCARD;
+/* Appends the deleted template to out. */
+int aws_ec2_delete_launch_template_decode(const struct aws_xml_node *root,
+                                          struct aws_ec2_launch_templates *out,
+                                          struct core_err *err) CORE_NODISCARD;
+int aws_ec2_delete_launch_template(struct aws_client *c,
+                                   const struct aws_ec2_delete_launch_template_req *req,
+                                   aws_ec2_launch_templates_fn cb, void *ud,
+                                   struct core_err *err) CORE_NODISCARD;
+
+/* ---- CreateFleet, Type=instant ---- */
+/* LaunchTemplateConfigs.N.Overrides.M.*: NULL strings are not sent; priority only when
+ * has_priority (lower = preferred with the "prioritized" strategy). */
+struct aws_ec2_fleet_override {
+    const char *instance_type;
+    const char *subnet_id;
+    const char *availability_zone;
+    const char *image_id;
+    const char *max_price; /* USD per hour, decimal text */
+    int has_priority;
+    double priority; /* >= 0 */
+};
+/* LaunchTemplateConfigs.N: the template (exactly one of id and name; version NULL = not sent,
+ * which means the default version) and its overrides. */
+struct aws_ec2_fleet_template_config {
+    const char *launch_template_id;
+    const char *launch_template_name;
+    const char *version;
+    const struct aws_ec2_fleet_override *overrides;
+    size_t noverrides;
+};
+struct aws_ec2_create_fleet_req {
+    const struct aws_ec2_fleet_template_config *configs; /* at least one */
+    size_t nconfigs;
+    int64_t total_target_capacity;              /* >= 1 */
+    const char *default_target_capacity_type;   /* required: "on-demand" | "spot" */
+    const char *on_demand_allocation_strategy;  /* NULL | "lowest-price" | "prioritized" */
+    const char *spot_allocation_strategy;       /* NULL | "price-capacity-optimized" |
+                                                   "lowest-price" | "capacity-optimized" */
+    const struct aws_ec2_tag_spec *tag_specs;   /* "instance", "volume", "fleet" */
+    size_t ntag_specs;
+    const char *client_token;
+};
+int aws_ec2_create_fleet_encode(const struct aws_ec2_create_fleet_req *req, struct aws_query *q,
+                                struct core_err *err) CORE_NODISCARD;
+/* Appends instances and errors; sets out->fleet_id when it has none yet. */
+int aws_ec2_create_fleet_decode(const struct aws_xml_node *root, struct aws_ec2_fleet *out,
+                                struct core_err *err) CORE_NODISCARD;
+int aws_ec2_create_fleet(struct aws_client *c, const struct aws_ec2_create_fleet_req *req,
+                         aws_ec2_fleet_fn cb, void *ud, struct core_err *err) CORE_NODISCARD;
+
+/* ---- RunInstances ---- */
+struct aws_ec2_run_instances_req {
+    const char *image_id; /* required unless a launch template is given */
+    const char *instance_type;
+    int64_t min_count; /* >= 1 */
+    int64_t max_count; /* >= min_count */
+    const char *subnet_id;
+    const char *const *security_group_ids;
+    size_t nsecurity_group_ids;
+    const void *user_data; /* raw bytes, base64-encoded here; at most AWS_EC2_USER_DATA_MAX */
+    size_t user_data_len;
+    const char *iam_instance_profile_name; /* at most one of name and ARN */
+    const char *iam_instance_profile_arn;
+    const char *launch_template_id;
+    const char *launch_template_version;
+    enum aws_ec2_bool hibernation_configured;
+    const struct aws_ec2_block_device *block_devices;
+    size_t nblock_devices;
+    struct aws_ec2_metadata_options metadata;
+    const struct aws_ec2_tag_spec *tag_specs;
+    size_t ntag_specs;
+    const char *client_token;
+};
+int aws_ec2_run_instances_encode(const struct aws_ec2_run_instances_req *req,
+                                 struct aws_query *q, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_run_instances_decode(const struct aws_xml_node *root, struct aws_ec2_instances *out,
+                                 struct core_err *err) CORE_NODISCARD;
+int aws_ec2_run_instances(struct aws_client *c, const struct aws_ec2_run_instances_req *req,
+                          aws_ec2_instances_fn cb, void *ud, struct core_err *err) CORE_NODISCARD;
+
+/* ---- StartInstances / StopInstances / TerminateInstances: InstanceId.N (at least one) ---- */
+struct aws_ec2_start_instances_req {
+    const char *const *instance_ids;
+    size_t ninstance_ids;
+};
+struct aws_ec2_stop_instances_req {
+    const char *const *instance_ids;
+    size_t ninstance_ids;
+    int hibernate; /* Hibernate=true */
+    int force;     /* Force=true */
+};
+struct aws_ec2_terminate_instances_req {
+    const char *const *instance_ids;
+    size_t ninstance_ids;
+};
+int aws_ec2_start_instances_encode(const struct aws_ec2_start_instances_req *req,
+                                   struct aws_query *q, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_start_instances_decode(const struct aws_xml_node *root,
+                                   struct aws_ec2_state_changes *out,
+                                   struct core_err *err) CORE_NODISCARD;
+int aws_ec2_start_instances(struct aws_client *c, const struct aws_ec2_start_instances_req *req,
+                            aws_ec2_state_changes_fn cb, void *ud,
+                            struct core_err *err) CORE_NODISCARD;
+int aws_ec2_stop_instances_encode(const struct aws_ec2_stop_instances_req *req,
+                                  struct aws_query *q, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_stop_instances_decode(const struct aws_xml_node *root,
+                                  struct aws_ec2_state_changes *out,
+                                  struct core_err *err) CORE_NODISCARD;
+int aws_ec2_stop_instances(struct aws_client *c, const struct aws_ec2_stop_instances_req *req,
+                           aws_ec2_state_changes_fn cb, void *ud,
+                           struct core_err *err) CORE_NODISCARD;
+int aws_ec2_terminate_instances_encode(const struct aws_ec2_terminate_instances_req *req,
+                                       struct aws_query *q, struct core_err *err) CORE_NODISCARD;
+int aws_ec2_terminate_instances_decode(const struct aws_xml_node *root,
+                                       struct aws_ec2_state_changes *out,
+                                       struct core_err *err) CORE_NODISCARD;
+int aws_ec2_terminate_instances(struct aws_client *c,
+                                const struct aws_ec2_terminate_instances_req *req,
+                                aws_ec2_state_changes_fn cb, void *ud,
+                                struct core_err *err) CORE_NODISCARD;
+
+/* ---- ModifyInstanceAttribute: InstanceId + UserData.Value (the instance must be stopped) ---- */
+struct aws_ec2_modify_instance_attribute_req {
+    const char *instance_id;
+    const void *user_data; /* raw bytes, base64-encoded here; at most AWS_EC2_USER_DATA_MAX */
+    size_t user_data_len;
+};
+int aws_ec2_modify_instance_attribute_encode(
+    const struct aws_ec2_modify_instance_attribute_req *req, struct aws_query *q,
+    struct core_err *err) CORE_NODISCARD;
+/* Checks the root and <return>true</return>; return=false is CORE_E_SERVICE. */
+int aws_ec2_modify_instance_attribute_decode(const struct aws_xml_node *root,
+                                             struct core_err *err) CORE_NODISCARD;
+int aws_ec2_modify_instance_attribute(struct aws_client *c,
+                                      const struct aws_ec2_modify_instance_attribute_req *req,
+                                      aws_ec2_done_fn cb, void *ud,
+                                      struct core_err *err) CORE_NODISCARD;
+
+/* ---- CreateTags: ResourceId.N, Tag.N.Key/Value (at least one of each) ---- */
+struct aws_ec2_create_tags_req {
+    const char *const *resource_ids;
+    size_t nresource_ids;
+    const struct aws_ec2_tag *tags;
+    size_t ntags;
+};
+int aws_ec2_create_tags_encode(const struct aws_ec2_create_tags_req *req, struct aws_query *q,
+                               struct core_err *err) CORE_NODISCARD;
+int aws_ec2_create_tags_decode(const struct aws_xml_node *root,
+                               struct core_err *err) CORE_NODISCARD;
+int aws_ec2_create_tags(struct aws_client *c, const struct aws_ec2_create_tags_req *req,
+                        aws_ec2_done_fn cb, void *ud, struct core_err *err) CORE_NODISCARD;
 
 /* ------------------------------------------------------------------------------------------ */
 /* SSM (JSON 1.1)                                                                              */

@@ -304,21 +304,35 @@ static void call_reset_attempt(struct call *k)
     k->timed_out = 0;
 }
 
-static void call_free(struct call *k)
+/* Cuts every tie between the call and its client: list, timer, HTTP exchange, credentials
+ * wait. After this nothing of the client is touched through k. */
+static void call_detach(struct call *k)
 {
     struct aws_client *c = k->c;
+    if (!c)
+        return;
     if (k->prev)
         k->prev->next = k->next;
     else
         c->calls = k->next;
     if (k->next)
         k->next->prev = k->prev;
+    k->prev = k->next = NULL;
     if (k->timer)
         core_loop_timer_cancel(c->loop, k->timer);
+    k->timer = NULL;
     if (k->http_active)
         core_http_cancel(c->t, k->http_id);
+    k->http_active = 0;
     if (k->waiting_creds)
         aws_creds_cancel(c->creds, on_creds, k);
+    k->waiting_creds = 0;
+    k->c = NULL;
+}
+
+static void call_free(struct call *k)
+{
+    call_detach(k);
     call_reset_attempt(k);
     core_free(k->body);
     core_free(k);
@@ -468,6 +482,9 @@ static void call_finish(struct call *k, int rc, const struct aws_xml_node *root,
 {
     if (rc && k->stat)
         k->stat->errors++;
+    /* Detached before the callback, which may free the client; the answer (root points into
+     * the call's parser) stays alive until the callback returns. */
+    call_detach(k);
     if (k->proto == PROTO_QUERY)
         k->qcb(k->ud, rc, rc ? NULL : root, err);
     else

@@ -124,8 +124,8 @@ int aws_config_resolve(struct aws_config *cfg, const struct aws_env *env, const 
                 return rc;
         } else {
             int n = snprintf(c.endpoint[s], sizeof c.endpoint[s], "https://%s.%s.amazonaws.com%s",
-                             aws_service_name((enum aws_service)s), c.region,
-                             strncmp(c.region, "cn-", 3) == 0 ? ".cn" : "");
+                             aws_service_name((enum aws_service)s), region,
+                             strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
             if (n < 0 || (size_t)n >= sizeof c.endpoint[s])
                 return core_err_set(err, CORE_E_TOOBIG, "endpoint for region too long");
         }

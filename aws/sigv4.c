@@ -1318,23 +1318,3 @@ done:
     core_buf_cleanup(&tok);
     return rc;
 }
-
-/* ------------------------------------------------------------------------------------------ */
-/* Credentials                                                                                 */
-/* ------------------------------------------------------------------------------------------ */
-
-void aws_credentials_cleanup(struct aws_credentials *c)
-{
-    if (!c)
-        return;
-    if (c->secret_access_key) {
-        OPENSSL_cleanse(c->secret_access_key, strlen(c->secret_access_key));
-        core_free(c->secret_access_key);
-    }
-    if (c->session_token) {
-        OPENSSL_cleanse(c->session_token, strlen(c->session_token));
-        core_free(c->session_token);
-    }
-    core_free(c->access_key_id);
-    memset(c, 0, sizeof *c);
-}

@@ -32,6 +32,7 @@ static int cmd_help(const struct cli_config *cfg, int argc, char **argv, FILE *o
                     FILE *errout);
 
 static const struct cli_command commands[] = {
+    {"aws", "make one AWS API call with stoker's own client (aws call --help)", cli_cmd_aws},
     {"version", "print stoker's version, git commit and library versions", cmd_version},
     {"help", "show this help", cmd_help},
 };

@@ -22,4 +22,7 @@ struct cli_config {
 /* Runs the stoker command line. out/errout receive normal output and diagnostics. */
 int cli_main(int argc, char **argv, FILE *out, FILE *errout);
 
+/* Subcommands: argv[0] is the command's name; cfg is borrowed. Each returns an enum cli_exit. */
+int cli_cmd_aws(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
+
 #endif

@@ -123,10 +123,11 @@ int cli_cmd_aws(const struct cli_config *cfg, int argc, char **argv, FILE *out, 
 
     aws_query_init(&q);
     core_err_clear(&err);
-    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        aws_call_usage(out);
-        return CLI_EXIT_OK;
-    }
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            aws_call_usage(out);
+            return CLI_EXIT_OK;
+        }
     if (argc < 4 || strcmp(argv[1], "call") != 0) {
         aws_call_usage(errout);
         return CLI_EXIT_USAGE;

@@ -283,6 +283,19 @@ size_t core_loop_active_transfers(const struct core_loop *loop);
 void core_loop_hold(struct core_loop *loop);
 void core_loop_release(struct core_loop *loop);
 
+/* Watches a file descriptor (a pipe from a child process, a server's listening socket) in the
+ * same poll as the transfers. events is a mask of CORE_LOOP_READ / CORE_LOOP_WRITE; fn runs on
+ * the loop with the events that are ready. At most CORE_LOOP_MAX_FDS descriptors. While any
+ * descriptor is watched a virtual-clock loop polls in short real-time slices, as it does for
+ * transfers. The watch ends with core_loop_unwatch_fd (safe from inside fn). */
+#define CORE_LOOP_READ 1
+#define CORE_LOOP_WRITE 2
+#define CORE_LOOP_MAX_FDS 32
+typedef void (*core_loop_fd_fn)(void *ud, int fd, int events);
+int core_loop_watch_fd(struct core_loop *loop, int fd, int events, core_loop_fd_fn fn,
+                       void *ud) CORE_NODISCARD;
+void core_loop_unwatch_fd(struct core_loop *loop, int fd);
+
 /* Registers a hook run once when shutdown begins (signal or core_loop_stop). Hooks run in
  * registration order. */
 int core_loop_on_shutdown(struct core_loop *loop, core_loop_shutdown_fn fn,

@@ -12,12 +12,14 @@
  *    still fire so in-process transports can finish; the loop ends when no transfer and no hold
  *    remains, or when the grace period expires and the remaining transfers are cancelled.
  *  - With a virtual clock and nothing in flight on real sockets, the loop never sleeps: it moves
- *    the clock to the next deadline.
+ *    the clock to the next deadline, looking at watched descriptors without blocking; only when
+ *    descriptors are all that is left does it block on them.
  */
 #include "core/core.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -36,6 +38,13 @@ struct loop_easy {
     core_loop_easy_fn fn;
     void *ud;
     struct loop_easy *prev, *next;
+};
+
+struct loop_fd {
+    int fd;
+    int events;
+    core_loop_fd_fn fn;
+    void *ud;
 };
 
 struct loop_hook {
@@ -58,6 +67,9 @@ struct core_loop {
     int sigfd;
     int signals_blocked;
     sigset_t oldmask;
+
+    struct loop_fd fds[CORE_LOOP_MAX_FDS];
+    size_t nfds;
 
     struct loop_hook *hooks;
     size_t nhooks;
@@ -390,6 +402,71 @@ static void cancel_transfers(struct core_loop *loop)
     }
 }
 
+/* ---- file descriptors ---------------------------------------------------------------------- */
+
+int core_loop_watch_fd(struct core_loop *loop, int fd, int events, core_loop_fd_fn fn, void *ud)
+{
+    if (fd < 0 || !fn || !(events & (CORE_LOOP_READ | CORE_LOOP_WRITE)))
+        return CORE_E_INVAL;
+    for (size_t i = 0; i < loop->nfds; i++)
+        if (loop->fds[i].fd == fd) {
+            loop->fds[i].events = events;
+            loop->fds[i].fn = fn;
+            loop->fds[i].ud = ud;
+            return 0;
+        }
+    if (loop->nfds == CORE_LOOP_MAX_FDS)
+        return CORE_E_TOOBIG;
+    loop->fds[loop->nfds].fd = fd;
+    loop->fds[loop->nfds].events = events;
+    loop->fds[loop->nfds].fn = fn;
+    loop->fds[loop->nfds].ud = ud;
+    loop->nfds++;
+    return 0;
+}
+
+void core_loop_unwatch_fd(struct core_loop *loop, int fd)
+{
+    for (size_t i = 0; i < loop->nfds; i++)
+        if (loop->fds[i].fd == fd) {
+            loop->fds[i] = loop->fds[loop->nfds - 1];
+            loop->nfds--;
+            return;
+        }
+}
+
+/* curl's extra_fds report only IN/PRI/OUT, and a pipe at EOF shows only POLLHUP: so curl's
+ * poll is used to wake up, and a zero-timeout poll of our own tells what is ready. */
+static void dispatch_fds(struct core_loop *loop)
+{
+    struct pollfd p[CORE_LOOP_MAX_FDS];
+    size_t n = loop->nfds;
+
+    for (size_t i = 0; i < n; i++) {
+        p[i].fd = loop->fds[i].fd;
+        p[i].events = (short)(((loop->fds[i].events & CORE_LOOP_READ) ? POLLIN : 0) |
+                              ((loop->fds[i].events & CORE_LOOP_WRITE) ? POLLOUT : 0));
+        p[i].revents = 0;
+    }
+    if (poll(p, (nfds_t)n, 0) <= 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        int ev = 0;
+        if (!p[i].revents)
+            continue;
+        if (p[i].revents & (POLLIN | POLLPRI | POLLHUP | POLLERR | POLLNVAL))
+            ev |= CORE_LOOP_READ; /* hang-up and errors: let the reader see EOF or the error */
+        if (p[i].revents & POLLOUT)
+            ev |= CORE_LOOP_WRITE;
+        /* By descriptor, not index: a callback may unwatch others. */
+        for (size_t j = 0; j < loop->nfds; j++)
+            if (loop->fds[j].fd == p[i].fd) {
+                loop->fds[j].fn(loop->fds[j].ud, p[i].fd, ev);
+                break;
+            }
+    }
+}
+
 /* ---- shutdown ------------------------------------------------------------------------------ */
 
 int core_loop_on_shutdown(struct core_loop *loop, core_loop_shutdown_fn fn, void *ud)
@@ -449,7 +526,7 @@ static int loop_has_work(const struct core_loop *loop)
 {
     if (loop->stopping)
         return loop->nactive > 0 || loop->holds > 0;
-    return loop->nheap > 0 || loop->nactive > 0 || loop->holds > 0;
+    return loop->nheap > 0 || loop->nactive > 0 || loop->holds > 0 || loop->nfds > 0;
 }
 
 int core_loop_run_once(struct core_loop *loop, core_ns max_wait, struct core_err *err)
@@ -481,24 +558,35 @@ int core_loop_run_once(struct core_loop *loop, core_ns max_wait, struct core_err
     if (max_wait >= 0 && (wait < 0 || max_wait < wait))
         wait = max_wait;
 
-    if (virt && loop->nactive == 0) {
-        /* Nothing on real sockets: time is ours to move. Signals are still honoured. */
+    if (virt && loop->nactive == 0 && (loop->nfds == 0 || loop->nheap > 0)) {
+        /* Nothing on real sockets: time is ours to move. Signals and watched descriptors are
+         * still looked at, without blocking. */
         read_signals(loop);
+        if (loop->nfds)
+            dispatch_fds(loop);
         if (wait > 0)
             core_clock_advance(loop->clock, wait);
         else if (wait < 0 && loop->holds > 0 && loop->nheap == 0)
             return core_err_set(err, CORE_E_STATE,
                                 "event loop: work is held but nothing can complete it");
     } else {
-        struct curl_waitfd extra[1];
-        unsigned nextra = 0;
+        struct curl_waitfd extra[1 + CORE_LOOP_MAX_FDS];
+        unsigned nextra = 0, nwatched = (unsigned)loop->nfds;
         int timeout_ms, numfds = 0;
 
+        /* Watched descriptors first (their order matches loop->fds), the signalfd last. */
+        for (unsigned i = 0; i < nwatched; i++) {
+            extra[nextra].fd = loop->fds[i].fd;
+            extra[nextra].events = (short)(((loop->fds[i].events & CORE_LOOP_READ) ? CURL_WAIT_POLLIN : 0) |
+                                           ((loop->fds[i].events & CORE_LOOP_WRITE) ? CURL_WAIT_POLLOUT : 0));
+            extra[nextra].revents = 0;
+            nextra++;
+        }
         if (loop->sigfd >= 0) {
-            extra[0].fd = loop->sigfd;
-            extra[0].events = CURL_WAIT_POLLIN;
-            extra[0].revents = 0;
-            nextra = 1;
+            extra[nextra].fd = loop->sigfd;
+            extra[nextra].events = CURL_WAIT_POLLIN;
+            extra[nextra].revents = 0;
+            nextra++;
         }
         curl_multi_timeout(loop->multi, &curl_ms);
         if (wait < 0)
@@ -513,8 +601,10 @@ int core_loop_run_once(struct core_loop *loop, core_ns max_wait, struct core_err
         if (mc != CURLM_OK && mc != CURLM_UNRECOVERABLE_POLL)
             return core_err_set(err, CORE_E_TRANSPORT, "event loop: curl_multi_poll: %s",
                                 curl_multi_strerror(mc));
-        if (nextra && extra[0].revents)
+        if (loop->sigfd >= 0 && extra[nextra - 1].revents)
             read_signals(loop);
+        if (nwatched)
+            dispatch_fds(loop);
         mc = curl_multi_perform(loop->multi, &running);
         if (mc != CURLM_OK)
             return core_err_set(err, CORE_E_TRANSPORT, "event loop: curl_multi_perform: %s",

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MS CORE_NS_PER_MS
 
@@ -322,6 +323,64 @@ static void test_sigterm_graceful(void)
     core_clock_free(c);
 }
 
+
+struct pipe_rx {
+    struct core_loop *loop;
+    int wfd;
+    char got[64];
+    size_t n;
+    int eof;
+    int calls;
+};
+
+static void on_pipe(void *ud, int fd, int events)
+{
+    struct pipe_rx *r = ud;
+    ssize_t k;
+    r->calls++;
+    CU_ASSERT(events & CORE_LOOP_READ);
+    k = read(fd, r->got + r->n, sizeof r->got - 1 - r->n);
+    if (k > 0) {
+        r->n += (size_t)k;
+    } else {
+        r->eof = 1;
+        core_loop_unwatch_fd(r->loop, fd);
+    }
+}
+
+static void write_then_close(void *ud)
+{
+    struct pipe_rx *r = ud;
+    CU_ASSERT_EQUAL(write(r->wfd, "hello", 5), 5);
+    close(r->wfd);
+}
+
+static void test_watch_fd_data_and_eof(void)
+{
+    for (int virt = 0; virt < 2; virt++) {
+        struct core_clock *c = virt ? core_clock_virtual_new(0, 0) : core_clock_real_new();
+        struct core_loop *loop = NULL;
+        struct pipe_rx r;
+        int p[2];
+        memset(&r, 0, sizeof r);
+        CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+        CU_ASSERT_EQUAL_FATAL(core_loop_new(c, NULL, &loop, NULL), 0);
+        r.loop = loop;
+        r.wfd = p[1];
+        CU_ASSERT_EQUAL(core_loop_watch_fd(loop, p[0], CORE_LOOP_READ, on_pipe, &r), 0);
+        CU_ASSERT_EQUAL(core_loop_watch_fd(loop, -1, CORE_LOOP_READ, on_pipe, &r), CORE_E_INVAL);
+        CU_ASSERT_PTR_NOT_NULL(core_loop_timer_add(loop, 5 * MS, write_then_close, &r));
+        /* The loop runs until the reader saw EOF and stopped watching: nothing else is left. */
+        CU_ASSERT_EQUAL(core_loop_run(loop, NULL), 0);
+        CU_ASSERT(r.eof);
+        CU_ASSERT_STRING_EQUAL(r.got, "hello");
+        CU_ASSERT(r.calls >= 2);
+        close(p[0]);
+        core_loop_free(loop);
+        core_clock_free(c);
+    }
+}
+
 static void test_timer_add_nomem(void)
 {
     struct core_clock *c = core_clock_virtual_new(0, 0);
@@ -371,4 +430,4 @@ TESTS_SUITE(core_loop, "core_loop", NULL, NULL, TESTS_CASE(test_clock_virtual), 
             TESTS_CASE(test_rearm_zero_delay_is_fair), TESTS_CASE(test_real_clock_timer),
             TESTS_CASE(test_run_until_deadline), TESTS_CASE(test_shutdown_waits_for_holds),
             TESTS_CASE(test_shutdown_grace_expires), TESTS_CASE(test_sigterm_graceful),
-            TESTS_CASE(test_timer_add_nomem))
+            TESTS_CASE(test_timer_add_nomem), TESTS_CASE(test_watch_fd_data_and_eof))

@@ -415,6 +415,10 @@ struct core_http_request {
     core_ns low_speed_time;  /* ... for this long (0 = off) */
     const struct core_http_tls *tls; /* may be NULL */
     core_http_data_fn on_data;       /* non-NULL = streaming mode: body is not accumulated */
+    /* Streaming mode, optional: called once with the final HTTP status before the first piece
+     * of the body (not at all for an empty body), so a stream can tell an error document from
+     * data. Return non-zero to abort (the completion reports CORE_E_CANCELLED). */
+    int (*on_status)(void *ud, long status);
     core_http_done_fn on_done;
     void *ud;
 };

@@ -62,6 +62,7 @@ struct hc_req {
     char *method;
     char *url_safe; /* URL up to '?' or '#' */
     core_http_data_fn on_data;
+    int (*on_status)(void *ud, long status);
     core_http_done_fn on_done;
     void *ud;
     size_t max_response;
@@ -187,12 +188,18 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
                   r->max_response);
         return CURL_WRITEFUNC_ERROR;
     }
-    r->received += n;
     if (r->on_data) {
         struct hc_transport *t = r->t;
-        int stop;
+        int stop = 0;
         t->cb_depth++;
-        stop = r->on_data(r->ud, ptr, n);
+        if (r->received == 0 && r->on_status) {
+            long status = 0;
+            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+            stop = r->on_status(r->ud, status);
+        }
+        r->received += n;
+        if (!stop && !r->cancelled)
+            stop = r->on_data(r->ud, ptr, n);
         t->cb_depth--;
         if (r->cancelled)
             return CURL_WRITEFUNC_ERROR;
@@ -202,6 +209,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         }
         return n;
     }
+    r->received += n;
     rc = core_buf_append(&r->resp.body, ptr, n);
     if (rc != 0) {
         if (rc == CORE_E_TOOBIG)
@@ -563,6 +571,7 @@ static int hc_submit(struct core_http_transport *base, const struct core_http_re
         goto nomem;
     r->t = t;
     r->on_data = req->on_data;
+    r->on_status = req->on_status;
     r->on_done = req->on_done;
     r->ud = req->ud;
     r->max_response = req->max_response ? req->max_response : CORE_HTTP_DEFAULT_MAX_RESPONSE;

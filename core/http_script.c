@@ -50,6 +50,7 @@ struct sc_call {
     char *method;
     char *url_safe; /* URL up to '?' or '#', for messages */
     core_http_data_fn on_data;
+    int (*on_status)(void *ud, long status);
     core_http_done_fn on_done;
     void *ud;
     size_t max_response;
@@ -214,7 +215,9 @@ static int call_stream(struct sc_call *c)
     if (left == 0)
         return 0;
     s->delivering = c;
-    stop = c->on_data(c->ud, st->body + c->offset, piece);
+    stop = c->offset == 0 && c->on_status ? c->on_status(c->ud, st->status) : 0;
+    if (!stop && !c->cancelled && !s->dying)
+        stop = c->on_data(c->ud, st->body + c->offset, piece);
     s->delivering = NULL;
     if (s->dying) {
         script_release(s);
@@ -339,6 +342,7 @@ static int sc_submit(struct core_http_transport *base, const struct core_http_re
         goto nomem;
     c->s = s;
     c->on_data = req->on_data;
+    c->on_status = req->on_status;
     c->on_done = req->on_done;
     c->ud = req->ud;
     c->max_response = req->max_response ? req->max_response : CORE_HTTP_DEFAULT_MAX_RESPONSE;

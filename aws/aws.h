@@ -486,8 +486,10 @@ int aws_error_is_capacity(const char *code); /* ICE and friends: mark the offeri
  * Typed EC2 actions. Each action comes in four parts, each testable on its own:
  *  - struct aws_ec2_<action>_req: the request; every pointer in it is borrowed for the call.
  *  - aws_ec2_<action>_encode: validates the request and adds Action, Version and every
- *    parameter to q (pure). A bad request is CORE_E_INVAL naming the action and the field;
- *    q is added to only on success.
+ *    parameter to q (pure). A bad request is CORE_E_INVAL naming the action and the field
+ *    (CORE_E_TOOBIG for user data over AWS_EC2_USER_DATA_MAX or more fleet overrides than
+ *    AWS_EC2_FLEET_OVERRIDES_MAX); q is added to only on success. NULL or "" strings and zero
+ *    numbers in a request mean "not sent".
  *  - aws_ec2_<action>_decode: turns the answer's XML tree (borrowed) into a result that owns its
  *    memory, APPENDING to what *out already holds so pages accumulate. The root must be
  *    <Action>Response; unknown elements are ignored; a missing required element, a malformed
@@ -496,11 +498,12 @@ int aws_error_is_capacity(const char *code); /* ICE and friends: mark the offeri
  *  - aws_ec2_<action>: the asynchronous call over the client. The request is encoded (so
  *    copied) at once: the caller's request may go away when the call returns. A call that
  *    cannot start returns the error and never calls back; a started call calls back exactly
- *    once, from the loop, unless the client is freed first (then the call's own state is
- *    leaked: free the client only after outstanding EC2 calls have completed). Describe*
+ *    once: from the loop, or with CORE_E_CANCELLED from aws_client_free. Describe*
  *    calls follow nextToken until the last page or max_pages pages (0 =
  *    AWS_EC2_MAX_PAGES_DEFAULT; a further page is CORE_E_TOOBIG naming the action) and
- *    deliver ONE merged result. res is borrowed for the callback and NULL when rc != 0.
+ *    deliver ONE merged result. res is borrowed for the callback and NULL when rc != 0; err
+ *    is borrowed too and set when rc != 0 (the client's service code and request id pass
+ *    through). cb is required; c and req must not be NULL (CORE_E_INVAL).
  * In results, strings are heap strings, NULL when the element is absent or empty (tag values
  * are "" rather than NULL); numbers and booleans are 0 when absent; times are wall-clock
  * core_ns, 0 when absent. Every _cleanup accepts NULL and a zeroed struct, and zeroes it.
@@ -515,8 +518,9 @@ int aws_error_is_capacity(const char *code); /* ICE and friends: mark the offeri
 /* An optional boolean parameter: zero-initialised means "not sent". */
 enum aws_ec2_bool { AWS_EC2_UNSET = 0, AWS_EC2_FALSE, AWS_EC2_TRUE };
 
-/* A tag. In results both strings are owned (value is "" when empty); in requests both are
- * borrowed and never modified. */
+/* A tag. In results both strings are owned (value is "" when empty). In requests both are
+ * borrowed and never modified; the key is 1..128 characters and must not start with "aws:",
+ * the value at most 256 characters (NULL is sent as ""). */
 struct aws_ec2_tag {
     char *key;
     char *value;
@@ -989,7 +993,8 @@ struct aws_ec2_launch_template_data {
     size_t nblock_devices;
     struct aws_ec2_metadata_options metadata;
     enum aws_ec2_bool hibernation_configured;
-    const struct aws_ec2_tag_spec *tag_specs; /* resource types "instance" / "volume" */
+    const struct aws_ec2_tag_spec *tag_specs; /* "instance", "volume", "network-interface",
+                                                 "spot-instances-request" */
     size_t ntag_specs;
 };
 struct aws_ec2_create_launch_template_req {
@@ -1058,7 +1063,8 @@ struct aws_ec2_create_fleet_req {
     const char *on_demand_allocation_strategy;  /* NULL | "lowest-price" | "prioritized" */
     const char *spot_allocation_strategy;       /* NULL | "price-capacity-optimized" |
                                                    "lowest-price" | "capacity-optimized" */
-    const struct aws_ec2_tag_spec *tag_specs;   /* "instance", "volume", "fleet" */
+    const struct aws_ec2_tag_spec *tag_specs;   /* "instance", "volume", "fleet",
+                                                   "network-interface" */
     size_t ntag_specs;
     const char *client_token;
 };
@@ -1089,9 +1095,10 @@ struct aws_ec2_run_instances_req {
     const struct aws_ec2_block_device *block_devices;
     size_t nblock_devices;
     struct aws_ec2_metadata_options metadata;
-    const struct aws_ec2_tag_spec *tag_specs;
+    const struct aws_ec2_tag_spec *tag_specs; /* "instance", "volume", "network-interface",
+                                                 "spot-instances-request" */
     size_t ntag_specs;
-    const char *client_token;
+    const char *client_token; /* idempotency: at most AWS_EC2_CLIENT_TOKEN_MAX printable ASCII */
 };
 int aws_ec2_run_instances_encode(const struct aws_ec2_run_instances_req *req,
                                  struct aws_query *q, struct core_err *err) CORE_NODISCARD;

@@ -167,6 +167,10 @@ int core_time_parse_rfc3339(const char *s, core_ns *out)
     tm.tm_min = mi;
     tm.tm_sec = sec;
     t = timegm(&tm);
+    /* core_ns spans about 1678..2262; a time outside it is not one stoker can hold. */
+    if ((int64_t)t > INT64_MAX / CORE_NS_PER_S - 86400 ||
+        (int64_t)t < INT64_MIN / CORE_NS_PER_S + 86400)
+        return CORE_E_PARSE;
     *out = ((core_ns)t - (core_ns)sign * (oh * 3600 + om * 60)) * CORE_NS_PER_S + frac;
     return 0;
 }

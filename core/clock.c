@@ -95,6 +95,21 @@ void core_time_rfc3339(core_ns wall, char *out, size_t outsz)
     }
 }
 
+void core_time_rfc3339_micro(core_ns wall, char *out, size_t outsz)
+{
+    char base[24];
+    long micros = (long)((wall % CORE_NS_PER_S) / 1000);
+    core_time_rfc3339(wall, base, sizeof base);
+    if (micros < 0)
+        micros += 1000000;
+    if (strlen(base) != 20 || outsz < CORE_TIME_MICRO_LEN) {
+        core_strlcpy(out, base, outsz);
+        return;
+    }
+    /* "YYYY-MM-DDTHH:MM:SS" + ".uuuuuuZ" */
+    snprintf(out, outsz, "%.19s.%06ldZ", base, micros);
+}
+
 /* Reads exactly n digits at *p into *v, advancing *p. */
 static int read_digits(const char **p, int n, int *v)
 {

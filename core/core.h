@@ -186,6 +186,10 @@ int core_clock_set_mono(struct core_clock *c, core_ns t);
 /* Formats wall time as RFC 3339 UTC with seconds ("2026-11-22T13:24:38Z") into out
  * (at least 21 bytes). */
 void core_time_rfc3339(core_ns wall, char *out, size_t outsz);
+/* The same with microseconds, as Kubernetes MicroTime ("2026-11-22T13:24:38.123456Z"); out of
+ * at least CORE_TIME_MICRO_LEN bytes. */
+#define CORE_TIME_MICRO_LEN 32
+void core_time_rfc3339_micro(core_ns wall, char *out, size_t outsz);
 /* Parses an RFC 3339 / ISO 8601 date-time: "2026-11-22T13:24:38Z", with optional fractional
  * seconds and a "Z" or "+HH:MM"/"-HH:MM" offset (a space may stand for 'T'). The whole string
  * must match. *out (wall ns, UTC) is written only on success; CORE_E_PARSE otherwise. */

@@ -390,6 +390,8 @@ int k8s_leader_start(struct k8s_leader *l, struct core_err *err) CORE_NODISCARD;
  * over at once), then stops. done (may be NULL) runs when the release has completed. */
 void k8s_leader_release(struct k8s_leader *l, k8s_leader_fn done, void *ud);
 int k8s_leader_is_leader(const struct k8s_leader *l);
+/* Frees the elector. Its requests answer into it: free it only after release's done has run or
+ * after the client has been freed (which completes them). Accepts NULL. */
 void k8s_leader_free(struct k8s_leader *l);
 
 /* The object an event is about. Strings borrowed for the call. */

@@ -162,15 +162,23 @@ _bench: $(BENCH_BIN)
 	$(BENCH_BIN) --json build/bench/results.json
 
 # ---- fuzzing (clang + libFuzzer) ----------------------------------------------------------
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE $(PKG_CFLAGS)
+# The library is compiled once with coverage instrumentation (fuzzer-no-link); each target
+# links against those objects.
+FUZZ_SAN := -fsanitize=address,undefined
+FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -I. -D_GNU_SOURCE $(PKG_CFLAGS)
 FUZZ_LIB_SRCS := $(filter core/% aws/% k8s/% amiresolve/% userdata/% launcher/%,$(LIB_SRCS))
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o)
 
 fuzz: deps deps-fuzz
 	@$(MAKE) --no-print-directory _fuzz
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS) -lpthread -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS) -lpthread -lm
 
 _fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
@@ -202,3 +210,4 @@ clean:
 FORCE:
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(BUILD)/cli/main.d
+-include $(wildcard build/fuzz/obj/*/*.d)

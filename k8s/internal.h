@@ -29,4 +29,21 @@ int k8s_client_stream(struct k8s_client *c, const char *path, const char *query,
 /* Cancels without calling on_done. Accepts NULL. */
 void k8s_stream_cancel(struct k8s_stream *s);
 
+/* Loads one kubeconfig held in memory (data, len bytes, borrowed) as k8s_config_load_kubeconfig
+ * loads a list of one file: name is the file name used in messages, dir (absolute) resolves its
+ * relative paths, context NULL = current-context. *out (cleaned with k8s_config_cleanup) is
+ * written only on success. For the fuzz target, which must not depend on files. */
+int k8s_config_parse_kubeconfig(const char *data, size_t len, const char *name, const char *dir,
+                                const char *context, struct k8s_config *out,
+                                struct core_err *err) CORE_NODISCARD;
+
+/* Parses one watch line ({"type": ..., "object": {...}}) into its type and object. *obj is a new
+ * reference the caller releases with json_decref; written only on success. The object must be a
+ * JSON object, the type one of ADDED, MODIFIED, DELETED, BOOKMARK, ERROR, and a BOOKMARK must
+ * carry object.metadata.resourceVersion; anything else is CORE_E_PARSE, with the message
+ * starting with `what` (e.g. "watch pods"; NULL = "watch"). An ERROR's Status is not
+ * interpreted here. Defined in k8s/watch.c; exposed for the fuzz target. */
+int k8s_watch_parse_event(const char *line, size_t len, const char *what,
+                          enum k8s_event_type *type, json_t **obj, struct core_err *err);
+
 #endif

@@ -34,13 +34,15 @@
 
 /* Parses a resource quantity by the Kubernetes grammar (sign, digits with an optional
  * fraction, then a binary suffix Ki Mi Gi Ti Pi Ei, a decimal suffix n u m "" k M G T P E, or
- * an exponent e/E<int>) into thousandths of a unit, rounding up as Kubernetes' MilliValue does:
+ * an exponent e/E<int>) into thousandths of a unit, rounding up as Kubernetes' MilliValue does
+ * (a negative value's magnitude is rounded up: "-1.5" is -2 whole units):
  * "100m" → 100, "1" → 1000, "1.5Gi" → 1610612736000, "1e3" → 1000000. Values whose milli form
  * does not fit in int64 are CORE_E_TOOBIG; anything off the grammar is CORE_E_PARSE. */
 int k8s_quantity_parse_milli(const char *s, int64_t *milli) CORE_NODISCARD;
 /* The same, in whole units rounded up (Value): "100m" → 1, "1.5Gi" → 1610612736. */
 int k8s_quantity_parse(const char *s, int64_t *value) CORE_NODISCARD;
-/* Formats milli-units canonically ("1500m", "2", "1Gi" is not produced: decimal only). */
+/* Formats milli-units canonically, decimal SI only, the largest suffix that keeps an integer
+ * ("1500m", "2", "2k", "1M"; a binary "1Gi" is never produced); truncates to outsz. */
 void k8s_quantity_format_milli(int64_t milli, char *out, size_t outsz);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -420,5 +422,620 @@ struct k8s_recorder_stats {
     unsigned long created, updated, dropped, failed;
 };
 void k8s_recorder_get_stats(const struct k8s_recorder *r, struct k8s_recorder_stats *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Typed objects                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Decoders from jansson objects into C structs for the kinds stoker reads. Common rules:
+ *  - int k8s_<kind>_decode(const json_t *obj, struct k8s_<kind> *out, struct core_err *err)
+ *    fills *out only on success; everything reachable from *out is owned by it (core_malloc)
+ *    and released by k8s_<kind>_cleanup, which accepts NULL and a zeroed or cleaned struct.
+ *  - Errors name the kind, the object ("ns/name", or "name"; from metadata) and the JSON
+ *    path: "NodePool gpu: spec.template.spec.requirements[0].operator: expected In, NotIn,
+ *    Exists, DoesNotExist, Gt or Lt, got 'Equals'". Codes: CORE_E_PARSE for a wrong JSON type
+ *    or a value off its grammar (quantity, duration, time, cron), CORE_E_TOOBIG for a number
+ *    too large, CORE_E_INVAL for a validation failure, CORE_E_NOMEM.
+ *  - JSON null is the same as an absent field. A present "kind" must be the decoder's kind.
+ *  - Core kinds ignore fields they do not model (the API server owns them); stoker's CRD specs
+ *    (NodePool, EC2NodeClass, NodeClaim, WarmPool) reject unknown fields, since fields not
+ *    supported yet must never be silently ignored. Their statuses are lenient (we write them).
+ *  - Quantities are held in milli-units; resource quantities must not be negative.
+ *  - Optional scalars whose absence matters come with a has_<field> flag; enums use 0 for
+ *    "absent" only where the comment says so, otherwise the decoder fills the default. */
+
+/* Go durations ("720h", "1h30m", "1.5s", "500ms", "-2m"; units ns us µs μs ms s m h) into
+ * nanoseconds, exactly (fractions truncated toward zero, like Go). With K8S_DUR_ALLOW_NEVER the
+ * word "Never" gives K8S_NEVER. CORE_E_PARSE off the grammar, CORE_E_TOOBIG past int64. */
+#define K8S_NEVER INT64_MAX
+#define K8S_DUR_ALLOW_NEVER 1u
+int k8s_duration_parse(const char *s, unsigned flags, core_ns *out) CORE_NODISCARD;
+
+/* A 5-field cron expression (minute 0-59, hour 0-23, day of month 1-31, month 1-12 or JAN-DEC,
+ * day of week 0-7 or SUN-SAT with 7 = Sunday), each field "*", a value, a range a-b, a list
+ * with ',', and steps "/n" on "*" or a range (a bare value with a step means value-max); or one
+ * of @yearly @annually @monthly @weekly @daily @midnight @hourly. An optional leading
+ * "CRON_TZ=<zone> " or "TZ=<zone> " names the IANA time zone (checked for shape only: this
+ * module reads no zone database). Value type, no heap. */
+#define K8S_CRON_TZ_MAX 64
+struct k8s_cron {
+    uint64_t minutes;   /* bit i = minute i */
+    uint32_t hours;     /* bit i = hour i */
+    uint32_t mdays;     /* bit i = day i (1..31) */
+    uint16_t months;    /* bit i = month i (1..12) */
+    uint8_t wdays;      /* bit i = weekday i (0 = Sunday .. 6) */
+    uint8_t mday_star;  /* the day field began with "*": cron's day-of-month/-week rule */
+    uint8_t wday_star;
+    char tz[K8S_CRON_TZ_MAX]; /* "" = the controller's zone (UTC) */
+};
+int k8s_cron_parse(const char *s, struct k8s_cron *out, struct core_err *err) CORE_NODISCARD;
+/* Whether a broken-down local time matches (month 1-12, wday 0-6). Cron's rule: when both day
+ * fields are restricted, either may match. */
+int k8s_cron_matches(const struct k8s_cron *c, int minute, int hour, int mday, int month,
+                     int wday);
+
+/* ---- shared pieces ------------------------------------------------------------------------ */
+
+/* A string map (labels, annotations, node selectors, tags): sorted by key, keys unique. */
+struct k8s_kv {
+    char *key;
+    char *value;
+};
+struct k8s_labels {
+    struct k8s_kv *v;
+    size_t n;
+};
+/* The value for key, or NULL. Borrowed. */
+const char *k8s_labels_get(const struct k8s_labels *l, const char *key);
+/* Sets key to value (both copied), keeping the order. */
+int k8s_labels_set(struct k8s_labels *l, const char *key, const char *value) CORE_NODISCARD;
+void k8s_labels_cleanup(struct k8s_labels *l);
+
+struct k8s_strings {
+    char **v;
+    size_t n;
+};
+int k8s_strings_contains(const struct k8s_strings *s, const char *value);
+void k8s_strings_cleanup(struct k8s_strings *s);
+
+/* A resource list ("cpu" -> 1500 milli): sorted by name, names unique. */
+#define K8S_RES_PODS "pods"
+struct k8s_res_qty {
+    char *name;
+    int64_t milli;
+};
+struct k8s_res_list {
+    struct k8s_res_qty *v;
+    size_t n;
+};
+/* The amount in milli-units; 0 when absent. */
+int64_t k8s_res_get(const struct k8s_res_list *l, const char *name);
+/* Sets name to milli (name copied). */
+int k8s_res_set(struct k8s_res_list *l, const char *name, int64_t milli) CORE_NODISCARD;
+/* l[name] += add[name] for every name of add; CORE_E_TOOBIG on overflow (l unchanged then). */
+int k8s_res_add(struct k8s_res_list *l, const struct k8s_res_list *add) CORE_NODISCARD;
+/* l[name] = max(l[name], other[name]) for every name of other. */
+int k8s_res_max(struct k8s_res_list *l, const struct k8s_res_list *other) CORE_NODISCARD;
+void k8s_res_cleanup(struct k8s_res_list *l);
+
+struct k8s_owner_ref {
+    char *api_version, *kind, *name, *uid;
+    int controller;
+};
+
+struct k8s_meta {
+    char *name;
+    char *ns;               /* NULL for cluster-scoped objects */
+    char *uid;
+    char *resource_version;
+    int64_t generation;
+    struct k8s_labels labels;
+    struct k8s_labels annotations;
+    struct k8s_owner_ref *owners;
+    size_t nowners;
+    struct k8s_strings finalizers;
+    core_ns creation_timestamp; /* wall ns */
+    int has_creation_timestamp;
+    core_ns deletion_timestamp;
+    int has_deletion_timestamp; /* the object is being deleted */
+};
+
+/* A requirement {key, operator, values}: label selectors use In NotIn Exists DoesNotExist;
+ * node selectors, NodePool and NodeClaim requirements also Gt and Lt (one integer value). */
+enum k8s_op { K8S_OP_IN = 1, K8S_OP_NOT_IN, K8S_OP_EXISTS, K8S_OP_DOES_NOT_EXIST, K8S_OP_GT,
+              K8S_OP_LT };
+struct k8s_requirement {
+    char *key;
+    enum k8s_op op;
+    struct k8s_strings values;
+    int64_t min_values; /* NodePool/NodeClaim only; 0 = unset */
+};
+/* Whether labels satisfy r (NotIn and DoesNotExist hold for an absent label; Gt/Lt need a
+ * label that is an integer). */
+int k8s_requirement_matches(const struct k8s_requirement *r, const struct k8s_labels *labels);
+
+/* metav1.LabelSelector. An absent selector (present == 0) matches nothing; a present, empty
+ * one matches everything. */
+struct k8s_label_selector {
+    int present;
+    struct k8s_labels match_labels;
+    struct k8s_requirement *exprs;
+    size_t nexprs;
+};
+int k8s_label_selector_matches(const struct k8s_label_selector *sel,
+                               const struct k8s_labels *labels);
+
+/* A NodeSelector: terms ORed; inside a term every expression (on labels) and field (only
+ * metadata.name) must hold; an empty term matches nothing. StorageClass allowedTopologies use
+ * the same shape (each matchLabelExpressions entry becomes an In expression). */
+struct k8s_node_selector_term {
+    struct k8s_requirement *exprs;
+    size_t nexprs;
+    struct k8s_requirement *fields;
+    size_t nfields;
+};
+struct k8s_node_selector {
+    struct k8s_node_selector_term *terms;
+    size_t nterms; /* 0 = no constraint */
+};
+int k8s_node_selector_matches(const struct k8s_node_selector *s, const struct k8s_labels *labels,
+                              const char *node_name);
+
+/* K8S_EFFECT_ALL appears only in tolerations (an empty effect tolerates every effect). */
+enum k8s_effect { K8S_EFFECT_ALL = 0, K8S_EFFECT_NO_SCHEDULE, K8S_EFFECT_PREFER_NO_SCHEDULE,
+                  K8S_EFFECT_NO_EXECUTE };
+struct k8s_taint {
+    char *key;
+    char *value; /* NULL when absent */
+    enum k8s_effect effect;
+};
+enum k8s_toleration_op { K8S_TOL_EQUAL = 1, K8S_TOL_EXISTS };
+struct k8s_toleration {
+    char *key;   /* NULL with Exists = every key */
+    enum k8s_toleration_op op; /* default Equal */
+    char *value;
+    enum k8s_effect effect;
+    int64_t seconds;
+    int has_seconds;
+};
+/* Whether the tolerations tolerate taint. */
+int k8s_tolerates(const struct k8s_toleration *tols, size_t n, const struct k8s_taint *taint);
+
+enum k8s_cond_status { K8S_COND_TRUE = 1, K8S_COND_FALSE, K8S_COND_UNKNOWN };
+struct k8s_condition {
+    char *type;
+    enum k8s_cond_status status;
+    char *reason;
+    char *message;
+    core_ns last_transition_time;
+    int has_last_transition_time;
+    int64_t observed_generation;
+};
+/* The condition of that type, or NULL. Borrowed. */
+const struct k8s_condition *k8s_condition_find(const struct k8s_condition *v, size_t n,
+                                               const char *type);
+
+/* ---- pods ----------------------------------------------------------------------------------- */
+
+struct k8s_node_preference {
+    int64_t weight; /* 1..100 */
+    struct k8s_node_selector_term preference;
+};
+struct k8s_pod_affinity_term {
+    struct k8s_label_selector selector;
+    char *topology_key;
+    struct k8s_strings namespaces;
+    struct k8s_label_selector ns_selector;
+};
+struct k8s_weighted_pod_term {
+    int64_t weight; /* 1..100 */
+    struct k8s_pod_affinity_term term;
+};
+struct k8s_pod_affinity {
+    struct k8s_pod_affinity_term *required;
+    size_t nrequired;
+    struct k8s_weighted_pod_term *preferred;
+    size_t npreferred;
+};
+struct k8s_affinity {
+    struct k8s_node_selector node_required; /* requiredDuringSchedulingIgnoredDuringExecution */
+    struct k8s_node_preference *node_preferred;
+    size_t nnode_preferred;
+    struct k8s_pod_affinity pod_affinity;
+    struct k8s_pod_affinity pod_anti_affinity;
+};
+
+enum k8s_unsatisfiable { K8S_DO_NOT_SCHEDULE = 1, K8S_SCHEDULE_ANYWAY };
+enum k8s_spread_policy { K8S_POLICY_HONOR = 1, K8S_POLICY_IGNORE };
+struct k8s_spread {
+    int64_t max_skew; /* >= 1 */
+    char *topology_key;
+    enum k8s_unsatisfiable when_unsatisfiable;
+    struct k8s_label_selector selector;
+    int64_t min_domains;                     /* 0 = unset (1) */
+    enum k8s_spread_policy node_affinity_policy; /* default Honor */
+    enum k8s_spread_policy node_taints_policy;   /* default Ignore */
+    struct k8s_strings match_label_keys;
+};
+
+/* The scheduling-relevant part of a PodSpec (Pods and DaemonSet templates).
+ * requests is the pod's effective request, computed as the scheduler does (1.29+ rule, KEP 753):
+ * per resource name, a container's request is its requests[name], or limits[name] when the
+ * request is absent (API defaulting); then
+ *   effective = max(sum(containers) + sum(sidecars), max over init containers of InitUse(i))
+ *               + overhead
+ * where sidecars are init containers with restartPolicy Always, and InitUse(i) is the sum of the
+ * sidecars declared before i plus i's own request (for a sidecar: the sidecars up to and
+ * including it). "pods" is always 1 (1000 milli), so it packs against a node's pods capacity.
+ * Ephemeral containers are not counted (they have no resources). */
+struct k8s_pod_spec {
+    char *node_name;
+    char *scheduler_name;    /* default "default-scheduler" */
+    char *priority_class_name;
+    int64_t priority;
+    int has_priority;
+    struct k8s_labels node_selector;
+    struct k8s_toleration *tolerations;
+    size_t ntolerations;
+    struct k8s_affinity affinity;
+    struct k8s_spread *spread;
+    size_t nspread;
+    /* PVCs the pod uses: persistentVolumeClaim.claimName, and for a Pod also the claim of each
+     * generic ephemeral volume ("<pod name>-<volume name>"). */
+    struct k8s_strings claims;
+    size_t nvolumes;         /* all volumes, of any type */
+    struct k8s_res_list overhead;
+    struct k8s_res_list requests; /* effective; see above */
+};
+
+enum k8s_pod_phase { K8S_POD_PENDING = 1, K8S_POD_RUNNING, K8S_POD_SUCCEEDED, K8S_POD_FAILED,
+                     K8S_POD_UNKNOWN }; /* 0 = not reported yet */
+struct k8s_pod {
+    struct k8s_meta meta;
+    struct k8s_pod_spec spec;
+    enum k8s_pod_phase phase;
+    struct k8s_condition *conditions;
+    size_t nconditions;
+    char *nominated_node_name;
+};
+int k8s_pod_decode(const json_t *obj, struct k8s_pod *out, struct core_err *err) CORE_NODISCARD;
+void k8s_pod_cleanup(struct k8s_pod *p);
+/* PodScheduled is False with reason Unschedulable: the scheduler gave up on this pod. */
+int k8s_pod_unschedulable(const struct k8s_pod *p);
+
+struct k8s_daemonset {
+    struct k8s_meta meta;
+    struct k8s_labels template_labels;
+    struct k8s_pod_spec spec; /* spec.template.spec */
+};
+int k8s_daemonset_decode(const json_t *obj, struct k8s_daemonset *out,
+                         struct core_err *err) CORE_NODISCARD;
+void k8s_daemonset_cleanup(struct k8s_daemonset *d);
+
+/* ---- nodes, storage, services, leases ------------------------------------------------------ */
+
+struct k8s_node {
+    struct k8s_meta meta;
+    char *provider_id;
+    int unschedulable;
+    struct k8s_taint *taints;
+    size_t ntaints;
+    struct k8s_res_list capacity;
+    struct k8s_res_list allocatable;
+    struct k8s_condition *conditions;
+    size_t nconditions;
+};
+int k8s_node_decode(const json_t *obj, struct k8s_node *out, struct core_err *err) CORE_NODISCARD;
+void k8s_node_cleanup(struct k8s_node *n);
+/* The Ready condition is True. */
+int k8s_node_ready(const struct k8s_node *n);
+
+enum k8s_pvc_phase { K8S_PVC_PENDING = 1, K8S_PVC_BOUND, K8S_PVC_LOST }; /* 0 = not reported */
+struct k8s_pvc {
+    struct k8s_meta meta;
+    char *storage_class;     /* NULL = absent (the default class applies); "" = no class */
+    char *volume_name;
+    enum k8s_pvc_phase phase;
+    char *selected_node;     /* annotation volume.kubernetes.io/selected-node */
+};
+int k8s_pvc_decode(const json_t *obj, struct k8s_pvc *out, struct core_err *err) CORE_NODISCARD;
+void k8s_pvc_cleanup(struct k8s_pvc *p);
+
+struct k8s_claim_ref {
+    char *ns, *name, *uid;
+};
+struct k8s_pv {
+    struct k8s_meta meta;
+    struct k8s_node_selector node_affinity; /* spec.nodeAffinity.required */
+    char *csi_driver;
+    char *storage_class;
+    struct k8s_claim_ref claim_ref; /* all NULL when unbound */
+};
+int k8s_pv_decode(const json_t *obj, struct k8s_pv *out, struct core_err *err) CORE_NODISCARD;
+void k8s_pv_cleanup(struct k8s_pv *p);
+
+enum k8s_binding_mode { K8S_BIND_IMMEDIATE = 1, K8S_BIND_WAIT_FOR_FIRST_CONSUMER };
+struct k8s_storage_class {
+    struct k8s_meta meta;
+    char *provisioner;
+    enum k8s_binding_mode binding_mode; /* default Immediate */
+    struct k8s_node_selector allowed_topologies;
+};
+int k8s_storage_class_decode(const json_t *obj, struct k8s_storage_class *out,
+                             struct core_err *err) CORE_NODISCARD;
+void k8s_storage_class_cleanup(struct k8s_storage_class *s);
+
+enum k8s_service_type { K8S_SVC_CLUSTER_IP = 1, K8S_SVC_NODE_PORT, K8S_SVC_LOAD_BALANCER,
+                        K8S_SVC_EXTERNAL_NAME };
+struct k8s_service {
+    struct k8s_meta meta;
+    struct k8s_labels selector;
+    enum k8s_service_type type; /* default ClusterIP */
+};
+int k8s_service_decode(const json_t *obj, struct k8s_service *out,
+                       struct core_err *err) CORE_NODISCARD;
+void k8s_service_cleanup(struct k8s_service *s);
+
+struct k8s_lease {
+    struct k8s_meta meta;
+    char *holder_identity;   /* NULL or "" = free */
+    int64_t lease_duration_seconds;
+    int has_lease_duration;
+    core_ns acquire_time;    /* RFC 3339 micro-time, wall ns */
+    int has_acquire_time;
+    core_ns renew_time;
+    int has_renew_time;
+    int64_t lease_transitions;
+};
+int k8s_lease_decode(const json_t *obj, struct k8s_lease *out, struct core_err *err) CORE_NODISCARD;
+void k8s_lease_cleanup(struct k8s_lease *l);
+
+/* ---- stoker.dev/v1alpha1 (Karpenter v1 field names) --------------------------------------- */
+
+/* Reserved tag keys, rejected in EC2NodeClass spec.tags because the controller writes them:
+ * prefixes "kubernetes.io/cluster/", "karpenter.sh/", "karpenter.k8s.aws/", "stoker.dev/", "aws:"
+ * (AWS refuses it), and the key "eks:eks-cluster-name". Label keys rejected in NodePool
+ * requirements and template labels: "karpenter.sh/nodepool", "kubernetes.io/hostname". */
+int k8s_tag_key_reserved(const char *key);
+
+struct k8s_nodeclass_ref {
+    char *group; /* "stoker.dev" (or "karpenter.k8s.aws", accepted for copied manifests) */
+    char *kind;  /* "EC2NodeClass" */
+    char *name;
+};
+
+enum k8s_consolidation { K8S_WHEN_EMPTY = 1, K8S_WHEN_EMPTY_OR_UNDERUTILIZED };
+#define K8S_REASON_UNDERUTILIZED 1u
+#define K8S_REASON_EMPTY 2u
+#define K8S_REASON_DRIFTED 4u
+struct k8s_budget {
+    char *nodes;        /* as written: "10%" or "5" */
+    int64_t nodes_count;   /* the number, or the percentage when nodes_percent */
+    int nodes_percent;
+    char *schedule;     /* cron text or NULL; then duration is set too */
+    struct k8s_cron cron;
+    core_ns duration;
+    unsigned reasons;   /* K8S_REASON_* bits; 0 = all */
+};
+
+struct k8s_nodepool {
+    struct k8s_meta meta;
+    struct k8s_labels template_labels;
+    struct k8s_labels template_annotations;
+    struct k8s_nodeclass_ref node_class_ref;
+    struct k8s_requirement *requirements;
+    size_t nrequirements;
+    struct k8s_taint *taints;
+    size_t ntaints;
+    struct k8s_taint *startup_taints;
+    size_t nstartup_taints;
+    core_ns expire_after;            /* default 720h; K8S_NEVER */
+    core_ns termination_grace_period;
+    int has_termination_grace_period;
+    enum k8s_consolidation consolidation_policy; /* default WhenEmptyOrUnderutilized */
+    core_ns consolidate_after;       /* default 0; K8S_NEVER */
+    struct k8s_budget *budgets;      /* default one budget of 10% */
+    size_t nbudgets;
+    struct k8s_res_list limits;
+    int64_t weight;                  /* 1..100; 0 = unset */
+    /* status */
+    struct k8s_res_list resources;
+    struct k8s_condition *conditions;
+    size_t nconditions;
+};
+int k8s_nodepool_decode(const json_t *obj, struct k8s_nodepool *out,
+                        struct core_err *err) CORE_NODISCARD;
+void k8s_nodepool_cleanup(struct k8s_nodepool *p);
+
+struct k8s_nodeclaim {
+    struct k8s_meta meta;
+    struct k8s_requirement *requirements;
+    size_t nrequirements;
+    struct k8s_res_list requests;    /* spec.resources.requests */
+    struct k8s_taint *taints;
+    size_t ntaints;
+    struct k8s_taint *startup_taints;
+    size_t nstartup_taints;
+    struct k8s_nodeclass_ref node_class_ref;
+    core_ns expire_after;            /* default 720h; K8S_NEVER */
+    core_ns termination_grace_period;
+    int has_termination_grace_period;
+    /* status */
+    char *provider_id;               /* aws:///<zone>/<instance-id> */
+    char *node_name;
+    char *image_id;
+    struct k8s_res_list capacity;
+    struct k8s_res_list allocatable;
+    struct k8s_condition *conditions;
+    size_t nconditions;
+};
+int k8s_nodeclaim_decode(const json_t *obj, struct k8s_nodeclaim *out,
+                         struct core_err *err) CORE_NODISCARD;
+void k8s_nodeclaim_cleanup(struct k8s_nodeclaim *c);
+
+enum k8s_ami_family { K8S_AMI_AL2 = 1, K8S_AMI_AL2023, K8S_AMI_BOTTLEROCKET, K8S_AMI_CUSTOM,
+                      K8S_AMI_WINDOWS2019, K8S_AMI_WINDOWS2022, K8S_AMI_WINDOWS2025 };
+struct k8s_ami_term {
+    char *alias;         /* "family@version"; alone in its term and the only term */
+    char *id;
+    char *name;
+    char *owner;
+    struct k8s_labels tags;
+    char *ssm_parameter;
+};
+/* Subnet ({tags} or {id}) and security-group ({tags}, {id} or {name}) selector terms. */
+struct k8s_selector_term {
+    struct k8s_labels tags; /* "*" = any value */
+    char *id;
+    char *name;
+};
+struct k8s_kubelet {
+    struct k8s_strings cluster_dns;
+    int64_t max_pods;
+    int has_max_pods;
+    int64_t pods_per_core;
+    int has_pods_per_core;
+    struct k8s_res_list system_reserved; /* cpu, memory, ephemeral-storage, pid */
+    struct k8s_res_list kube_reserved;
+    struct k8s_labels eviction_hard;     /* signal -> "100Mi" or "10%" (checked) */
+    struct k8s_labels eviction_soft;
+    struct k8s_labels eviction_soft_grace_period; /* signal -> Go duration (checked) */
+    int64_t eviction_max_pod_grace_period;
+    int has_eviction_max_pod_grace_period;
+    int64_t image_gc_high;               /* percent */
+    int has_image_gc_high;
+    int64_t image_gc_low;
+    int has_image_gc_low;
+    int cpu_cfs_quota;
+    int has_cpu_cfs_quota;
+};
+enum k8s_volume_type { K8S_EBS_STANDARD = 1, K8S_EBS_IO1, K8S_EBS_IO2, K8S_EBS_GP2, K8S_EBS_SC1,
+                       K8S_EBS_ST1, K8S_EBS_GP3 }; /* 0 = unset (EC2's default) */
+struct k8s_ebs {
+    int64_t volume_size;                 /* bytes; 0 = unset */
+    enum k8s_volume_type volume_type;
+    int64_t iops;
+    int has_iops;
+    int64_t throughput;                  /* MiB/s */
+    int has_throughput;
+    int encrypted;
+    int has_encrypted;
+    char *kms_key_id;
+    int delete_on_termination;
+    int has_delete_on_termination;
+    char *snapshot_id;
+    int64_t volume_initialization_rate;  /* MiB/s */
+    int has_volume_initialization_rate;
+};
+struct k8s_block_device {
+    char *device_name;
+    int root_volume;
+    struct k8s_ebs ebs;
+};
+enum k8s_toggle { K8S_ENABLED = 1, K8S_DISABLED };
+enum k8s_http_tokens { K8S_TOKENS_REQUIRED = 1, K8S_TOKENS_OPTIONAL };
+struct k8s_metadata_options {       /* defaults: enabled, disabled, 1, required */
+    enum k8s_toggle http_endpoint;
+    enum k8s_toggle http_protocol_ipv6;
+    int64_t http_put_response_hop_limit; /* 1..64 */
+    enum k8s_http_tokens http_tokens;
+};
+struct k8s_subnet_status {
+    char *id, *zone, *zone_id;
+};
+struct k8s_sg_status {
+    char *id, *name;
+};
+struct k8s_ami_status {
+    char *id, *name;
+    int deprecated;
+    struct k8s_requirement *requirements;
+    size_t nrequirements;
+};
+struct k8s_ec2nodeclass {
+    struct k8s_meta meta;
+    struct k8s_ami_term *ami_terms;      /* 1..30 */
+    size_t nami_terms;
+    enum k8s_ami_family ami_family;      /* given, or inferred from the alias */
+    struct k8s_selector_term *subnet_terms;
+    size_t nsubnet_terms;
+    struct k8s_selector_term *sg_terms;
+    size_t nsg_terms;
+    char *role;                          /* exactly one of role and instance_profile */
+    char *instance_profile;
+    char *user_data;
+    struct k8s_labels tags;
+    struct k8s_kubelet kubelet;
+    struct k8s_block_device *block_devices; /* <= 50; default: one root volume, 20Gi gp3
+                                             * encrypted on /dev/xvda */
+    size_t nblock_devices;
+    int instance_store_raid0;            /* instanceStorePolicy RAID0 */
+    struct k8s_metadata_options metadata_options;
+    int detailed_monitoring;
+    int associate_public_ip;
+    int has_associate_public_ip;
+    char *context;
+    /* status */
+    struct k8s_subnet_status *subnets;
+    size_t nsubnets;
+    struct k8s_sg_status *security_groups;
+    size_t nsecurity_groups;
+    struct k8s_ami_status *amis;
+    size_t namis;
+    char *status_instance_profile;
+    struct k8s_condition *conditions;
+    size_t nconditions;
+};
+int k8s_ec2nodeclass_decode(const json_t *obj, struct k8s_ec2nodeclass *out,
+                            struct core_err *err) CORE_NODISCARD;
+void k8s_ec2nodeclass_cleanup(struct k8s_ec2nodeclass *c);
+
+/* WarmPool (issue 10). Choices made here:
+ *  - exactly one of size {min, max} (max defaults to min; min <= max) and target, a share of
+ *    the NodePool's current nodes written as an integer percentage string "0%".."100%";
+ *  - schedules[].start is an RFC 3339 time with an offset ("Z" or ±hh:mm) or a cron expression
+ *    (k8s_cron_parse); duration is a positive Go duration; size {min, max} as above; names are
+ *    unique; two schedules with absolute starts whose windows overlap are rejected (overlap of
+ *    cron schedules is not checked here);
+ *  - podShape (optional) is the resource list of the pod the default instance types must fit. */
+enum k8s_warm_state { K8S_WARM_STOPPED = 1, K8S_WARM_HIBERNATED, K8S_WARM_RUNNING };
+struct k8s_warm_size {
+    int64_t min, max;
+};
+struct k8s_warm_schedule {
+    char *name;
+    char *start;        /* as written */
+    int start_is_cron;
+    core_ns start_time; /* wall ns, absolute starts */
+    struct k8s_cron cron;
+    core_ns duration;
+    struct k8s_warm_size size;
+};
+struct k8s_warmpool {
+    struct k8s_meta meta;
+    char *nodepool;                      /* spec.nodePoolRef.name */
+    struct k8s_strings instance_types;
+    struct k8s_strings zones;
+    struct k8s_res_list pod_shape;
+    struct k8s_warm_size size;
+    int has_size;
+    int64_t target_percent;
+    int has_target;
+    enum k8s_warm_state state;           /* default Stopped */
+    struct k8s_strings prewarm_images;
+    int hydrate_root_volume;
+    core_ns prewarm_timeout;             /* 0 = unset */
+    core_ns max_age;                     /* 0 = unset */
+    struct k8s_warm_schedule *schedules;
+    size_t nschedules;
+    /* status */
+    int64_t warming, warm, claimed, failed, stale;
+    char *idle_cost_per_hour;            /* decimal string, USD */
+    struct k8s_condition *conditions;
+    size_t nconditions;
+};
+int k8s_warmpool_decode(const json_t *obj, struct k8s_warmpool *out,
+                        struct core_err *err) CORE_NODISCARD;
+void k8s_warmpool_cleanup(struct k8s_warmpool *w);
 
 #endif /* STOKER_K8S_H */

@@ -277,8 +277,9 @@ struct k8s_splitter {
 };
 void k8s_splitter_init(struct k8s_splitter *s, size_t max_line);
 void k8s_splitter_cleanup(struct k8s_splitter *s);
-/* Feeds bytes; calls fn for each complete line (without the '\n'; empty lines skipped). fn
- * returns 0 to go on. Returns the first non-zero fn result, or CORE_E_TOOBIG. */
+/* Feeds bytes; calls fn for each complete line (without the '\n' or a CR before it; empty lines
+ * skipped). fn returns 0 to go on. Returns the first non-zero fn result, or CORE_E_TOOBIG, after
+ * which the splitter refuses all input until cleanup + init. max_line 0 = the default. */
 int k8s_splitter_feed(struct k8s_splitter *s, const char *data, size_t len,
                       int (*fn)(void *ud, const char *line, size_t len), void *ud);
 
@@ -304,7 +305,8 @@ int k8s_watch_start(struct k8s_client *c, const struct k8s_resource *res, const 
                     const struct k8s_watch_opts *opts, k8s_watch_event_fn on_event,
                     k8s_watch_done_fn on_done, void *ud, struct k8s_watch **out,
                     struct core_err *err) CORE_NODISCARD;
-/* Stops a watch without calling on_done. */
+/* Stops a watch without calling on_done. Safe from on_event; the handle is dead once on_done
+ * has run (the watch frees itself after it returns). */
 void k8s_watch_stop(struct k8s_watch *w);
 
 /* An informer keeps a store of one resource in step with the server: list, then watch from the
@@ -317,11 +319,13 @@ struct k8s_informer;
  * the object out of the store and is reported through on_error; the informer goes on. */
 typedef int (*k8s_decode_fn)(void *ud, const json_t *obj, void **out, struct core_err *err);
 typedef void (*k8s_value_free_fn)(void *value);
-/* Writes up to max index values for a stored value into keys (each a heap string the informer
- * frees); returns how many, or negative on error. */
+/* Writes up to max index values for a stored value into keys (each a heap string from
+ * core_malloc that the informer frees); returns how many, or a negative code (CORE_E_NOMEM makes
+ * the informer back off and relist rather than lose the change). */
 typedef int (*k8s_index_fn)(const void *value, char **keys, size_t max);
 /* Change notification: old is NULL for an add, value NULL for a delete. Both borrowed. */
 typedef void (*k8s_handler_fn)(void *ud, const char *key, const void *old, const void *value);
+/* key is NULL for a list or watch failure (a 410 is not reported: it is routine). */
 typedef void (*k8s_informer_error_fn)(void *ud, const char *key, const struct core_err *err);
 
 struct k8s_informer_opts {
@@ -340,6 +344,8 @@ struct k8s_informer_opts {
     void *error_ud;
 };
 
+/* The client must outlive the informer. Handlers and indexes are added before the first start.
+ * With a decode hook and free_value NULL, stored values are never freed. */
 int k8s_informer_new(struct k8s_client *c, const struct k8s_resource *res,
                      const struct k8s_informer_opts *opts, struct k8s_informer **out,
                      struct core_err *err) CORE_NODISCARD;

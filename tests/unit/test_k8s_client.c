@@ -160,6 +160,18 @@ static void test_https_required(void)
     cfg.server = "http://k8s.test";
     CU_ASSERT_EQUAL(k8s_client_new(NULL, NULL, &cfg, NULL, NULL, &c, &err), CORE_E_INVAL);
     CU_ASSERT_PTR_NULL(c);
+    cfg.server = "http://127.0.0.1.evil.example";
+    CU_ASSERT_EQUAL(k8s_client_new(NULL, NULL, &cfg, NULL, NULL, &c, &err), CORE_E_INVAL);
+    {
+        struct core_clock *clock = core_clock_virtual_new(0, 0);
+        struct core_loop *loop = NULL;
+        CU_ASSERT_EQUAL_FATAL(core_loop_new(clock, NULL, &loop, &err), 0);
+        cfg.server = "http://127.0.0.1:6443";
+        CU_ASSERT_EQUAL(k8s_client_new(loop, NULL, &cfg, NULL, NULL, &c, &err), 0);
+        k8s_client_free(c);
+        core_loop_free(loop);
+        core_clock_free(clock);
+    }
 }
 
 static void test_get_and_not_found(void)

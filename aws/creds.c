@@ -272,78 +272,18 @@ static void cr_install(struct aws_creds_provider *p, struct aws_credentials *c)
 /* Bounded file reading                                                                        */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Reads a whole regular file of at most `limit` bytes into a heap string (*out, NUL-terminated,
- * *len bytes; the caller wipes it if it may hold a secret). Returns 0, 1 when the file does
- * not exist and missing_ok, or a negative code with a message "<what> <path>: ..." that never
- * quotes the content. */
+/* Reads a whole file within limit (core_read_file); 1 when it does not exist and missing_ok. */
 static int cr_read_file(const char *what, const char *path, size_t limit, int missing_ok,
                         char **out, size_t *len, struct core_err *err)
 {
-    struct core_buf b;
-    struct stat st;
-    char chunk[4096];
-    int fd, rc = 0;
-
-    core_buf_init(&b, limit);
-    /* O_NONBLOCK: a FIFO planted at the path must not hang the loop (refused below). */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        int e = errno;
-        if (e == ENOENT && missing_ok)
-            return 1;
-        return core_err_set(err, -e, "%s %s: cannot open: %s", what, path, strerror(e));
-    }
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        rc = core_err_set(err, -e, "%s %s: cannot stat: %s", what, path, strerror(e));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = core_err_set(err, CORE_E_INVAL, "%s %s: not a regular file", what, path);
-        goto done;
-    }
-    if (st.st_size < 0 || (unsigned long long)st.st_size > limit) {
-        rc = core_err_set(err, CORE_E_TOOBIG, "%s %s: %lld bytes, more than the limit of %zu",
-                          what, path, (long long)st.st_size, limit);
-        goto done;
-    }
-    /* One allocation of the stated size, so growth (and realloc leaving copies) is rare. */
-    rc = core_buf_reserve(&b, (size_t)st.st_size);
-    if (rc) {
-        rc = core_err_set(err, rc, "%s %s: %s", what, path, core_strerror(rc));
-        goto done;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            rc = core_err_set(err, -e, "%s %s: read failed: %s", what, path, strerror(e));
-            goto done;
-        }
-        if (n == 0)
-            break;
-        rc = core_buf_append(&b, chunk, (size_t)n);
-        if (rc == CORE_E_TOOBIG) {
-            rc = core_err_set(err, rc, "%s %s: more than the limit of %zu bytes", what, path,
-                              limit);
-            goto done;
-        }
-        if (rc) {
-            rc = core_err_set(err, rc, "%s %s: %s", what, path, core_strerror(rc));
-            goto done;
-        }
-    }
-    rc = core_buf_steal(&b, out, len);
-    if (rc)
-        rc = core_err_set(err, rc, "%s %s: %s", what, path, core_strerror(rc));
-done:
-    OPENSSL_cleanse(chunk, sizeof chunk);
-    if (b.data)
-        OPENSSL_cleanse(b.data, b.cap);
-    core_buf_cleanup(&b);
-    close(fd);
+    struct core_err e;
+    int rc;
+    core_err_clear(&e);
+    rc = core_read_file(what, path, limit, out, len, &e);
+    if (rc == CORE_E_NOTFOUND && missing_ok)
+        return 1;
+    if (rc && err)
+        *err = e;
     return rc;
 }
 

@@ -129,6 +129,14 @@ int core_buf_steal(struct core_buf *b, char **out, size_t *len_out) CORE_NODISCA
 /* A pointer to the content, "" when empty. Borrowed; valid until the next mutation. */
 const char *core_buf_cstr(const struct core_buf *b);
 
+/* Reads a whole regular file of at most limit bytes into a NUL-terminated heap string (*out,
+ * freed by the caller with core_free; *len bytes). what and path name it in messages, which
+ * never quote the content. A missing file is CORE_E_NOTFOUND, anything but a regular file
+ * CORE_E_INVAL, over the limit CORE_E_TOOBIG. Memory that held the content and is dropped on
+ * the way is wiped. */
+int core_read_file(const char *what, const char *path, size_t limit, char **out, size_t *len,
+                   struct core_err *err) CORE_NODISCARD;
+
 /* Bounded string copy: copies at most dstsz-1 bytes and always terminates. Returns the length
  * of src, so a result >= dstsz means it was truncated. */
 size_t core_strlcpy(char *dst, const char *src, size_t dstsz);

@@ -147,76 +147,6 @@ done:
     return rc;
 }
 
-/* Reads a whole regular file of at most limit bytes into a NUL-terminated heap string.
- * what/path name it in messages. A missing file is CORE_E_NOTFOUND. The buffer is reserved at
- * the stated size so a secret is not left behind by reallocations; it is wiped when dropped. */
-static int kcf_read_file(const char *what, const char *path, size_t limit, char **out,
-                         size_t *len_out, struct core_err *err)
-{
-    struct core_buf b;
-    struct stat st;
-    char chunk[4096];
-    int fd, rc = 0;
-
-    core_buf_init(&b, limit);
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        int e = errno;
-        return core_err_set(err, e == ENOENT ? CORE_E_NOTFOUND : -e, "%s %s: cannot open: %s",
-                            what, path, strerror(e));
-    }
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        rc = core_err_set(err, -e, "%s %s: cannot stat: %s", what, path, strerror(e));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = core_err_set(err, CORE_E_INVAL, "%s %s: expected a regular file", what, path);
-        goto done;
-    }
-    if (st.st_size < 0 || (unsigned long long)st.st_size > limit) {
-        rc = core_err_set(err, CORE_E_TOOBIG, "%s %s: %lld bytes, more than the limit of %zu",
-                          what, path, (long long)st.st_size, limit);
-        goto done;
-    }
-    rc = core_buf_reserve(&b, (size_t)st.st_size);
-    if (rc) {
-        rc = core_err_set(err, rc, "%s %s: out of memory", what, path);
-        goto done;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            rc = core_err_set(err, -e, "%s %s: read failed: %s", what, path, strerror(e));
-            goto done;
-        }
-        if (n == 0)
-            break;
-        rc = core_buf_append(&b, chunk, (size_t)n);
-        if (rc == CORE_E_TOOBIG) {
-            rc = core_err_set(err, rc, "%s %s: more than the limit of %zu bytes", what, path,
-                              limit);
-            goto done;
-        }
-        if (rc) {
-            rc = core_err_set(err, rc, "%s %s: out of memory", what, path);
-            goto done;
-        }
-    }
-    rc = core_buf_steal(&b, out, len_out);
-    if (rc)
-        rc = core_err_set(err, rc, "%s %s: out of memory", what, path);
-done:
-    OPENSSL_cleanse(chunk, sizeof chunk);
-    if (b.data)
-        OPENSSL_cleanse(b.data, b.cap);
-    core_buf_cleanup(&b);
-    close(fd);
-    return rc;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* PEM material                                                                                */
@@ -662,7 +592,7 @@ static int kcf_pem_file(const struct kcf_where *w, const char *field, const char
     if (!path)
         return kcf_nomem(w, err);
     snprintf(what, sizeof what, "%s: %s", w->text, field);
-    rc = kcf_read_file(what, path, KCF_PEM_MAX, &data, &len, err);
+    rc = core_read_file(what, path, KCF_PEM_MAX, &data, &len, err);
     if (rc)
         goto done;
     if (!kcf_pem_ok(data, len, kind)) {
@@ -1221,7 +1151,7 @@ int k8s_config_load_kubeconfig(const struct aws_env *env, const char *paths, con
                               KCF_FILES_MAX);
             goto done;
         }
-        rc = kcf_read_file("kubeconfig", p, KCF_FILE_MAX, &data, &len, err);
+        rc = core_read_file("kubeconfig", p, KCF_FILE_MAX, &data, &len, err);
         if (rc == CORE_E_NOTFOUND) {
             rc = 0; /* kubectl skips files of the list that do not exist */
             continue;
@@ -1343,7 +1273,7 @@ int k8s_config_in_cluster(const struct aws_env *env, const char *root, struct k8
         (rc = kcf_need_file("cluster CA", cfg.ca_file, err)) != 0)
         goto done;
     cfg.auth = K8S_AUTH_TOKEN_FILE;
-    rc = kcf_read_file("in-cluster config: namespace file", ns_path, KCF_NS_MAX, &ns, &ns_len,
+    rc = core_read_file("in-cluster config: namespace file", ns_path, KCF_NS_MAX, &ns, &ns_len,
                        err);
     if (rc == CORE_E_NOTFOUND) {
         core_err_clear(err);

@@ -698,7 +698,7 @@ static void test_web_identity_errors(void)
     /* Missing file. */
     fx_env(&f, "AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/stoker/token");
     get_wait(&f, &a);
-    CU_ASSERT_EQUAL(a.rc, -ENOENT);
+    CU_ASSERT_EQUAL(a.rc, CORE_E_NOTFOUND);
     CU_ASSERT_PTR_NOT_NULL(strstr(a.msg, "/nonexistent/stoker/token"));
     /* Half configured. */
     fx_env(&f, "AWS_WEB_IDENTITY_TOKEN_FILE", NULL);
@@ -957,7 +957,7 @@ static void test_container_errors(void)
     fx_env(&f, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds");
     fx_env(&f, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/nonexistent/pod-token");
     get_wait(&f, &a);
-    CU_ASSERT_EQUAL(a.rc, -ENOENT);
+    CU_ASSERT_EQUAL(a.rc, CORE_E_NOTFOUND);
     CU_ASSERT_PTR_NOT_NULL(strstr(a.msg, "/nonexistent/pod-token"));
     fx_env(&f, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", NULL);
     fx_env(&f, "AWS_CONTAINER_AUTHORIZATION_TOKEN", AUTH_TOKEN "\r\nX-Injected: 1");

@@ -7,7 +7,11 @@
 #include "core/core.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_err_set_and_prefix(void)
 {
@@ -155,6 +159,43 @@ static void test_strlcpy_and_parse(void)
     CU_ASSERT_EQUAL(v, 7); /* out-param untouched on failure */
 }
 
+
+static void test_read_file(void)
+{
+    char dir[] = "/tmp/stoker-read-XXXXXX", path[256], fifo[256];
+    struct core_err err;
+    char *out = (char *)0x1;
+    size_t len = 99;
+    FILE *f;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/token", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("s3cr3t-value\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(core_read_file("token file", path, 64, &out, &len, &err), 0);
+    CU_ASSERT_STRING_EQUAL(out, "s3cr3t-value\n");
+    CU_ASSERT_EQUAL(len, 13);
+    core_free(out);
+    out = (char *)0x1;
+    /* Over the limit: an error naming the file and the limit, never the content. */
+    CU_ASSERT_EQUAL(core_read_file("token file", path, 5, &out, &len, &err), CORE_E_TOOBIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, path));
+    CU_ASSERT_PTR_NULL(strstr(err.message, "s3cr3t"));
+    CU_ASSERT_PTR_EQUAL(out, (char *)0x1);
+    CU_ASSERT_EQUAL(core_read_file("token file", "/nonexistent/x", 64, &out, &len, &err),
+                    CORE_E_NOTFOUND);
+    /* A FIFO is refused without blocking. */
+    CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+    CU_ASSERT_EQUAL(core_read_file("token file", fifo, 64, &out, &len, &err), CORE_E_INVAL);
+    CU_ASSERT_EQUAL(core_read_file("dir", dir, 64, &out, &len, &err), CORE_E_INVAL);
+    unlink(fifo);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_map_basic(void)
 {
     struct core_map *m = core_map_new();
@@ -262,5 +303,5 @@ TESTS_SUITE(core_basic, "core_basic", NULL, NULL,
             TESTS_CASE(test_strerror), TESTS_CASE(test_alloc_fail_after),
             TESTS_CASE(test_buf_append_and_limit), TESTS_CASE(test_buf_binary_and_steal),
             TESTS_CASE(test_buf_overflow_guard), TESTS_CASE(test_buf_nomem_leaves_buffer_intact),
-            TESTS_CASE(test_strlcpy_and_parse), TESTS_CASE(test_map_basic),
+            TESTS_CASE(test_strlcpy_and_parse), TESTS_CASE(test_read_file), TESTS_CASE(test_map_basic),
             TESTS_CASE(test_map_many_with_deletes), TESTS_CASE(test_map_alloc_failures))

@@ -14,6 +14,7 @@
  * own trust anchor.
  */
 #include "tests/unit/harness.h"
+#include "tests/unit/testtls.h"
 
 #include "core/core.h"
 
@@ -731,88 +732,6 @@ static void test_timeout_partial(void)
 
 /* ==== (5) TLS ============================================================================= */
 
-struct tls_id {
-    char *key_pem;
-    char *cert_pem;
-};
-
-static int add_ext(X509 *x, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509_EXTENSION *ext;
-    int ok;
-
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    if (!ext)
-        return 0;
-    ok = X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    return ok;
-}
-
-static char *bio_string(BIO *b)
-{
-    char *data = NULL, *out;
-    long n = BIO_get_mem_data(b, &data);
-    if (n <= 0)
-        return NULL;
-    out = malloc((size_t)n + 1);
-    if (!out)
-        return NULL;
-    memcpy(out, data, (size_t)n);
-    out[n] = '\0';
-    return out;
-}
-
-/* A self-signed EC P-256 certificate that is its own CA. */
-static int tls_make(const char *cn, const char *san, struct tls_id *out)
-{
-    EVP_PKEY *k = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    BIO *kb = BIO_new(BIO_s_mem()), *cb = BIO_new(BIO_s_mem());
-    X509_NAME *name;
-    int ok = 0;
-
-    memset(out, 0, sizeof *out);
-    if (!k || !x || !kb || !cb)
-        goto done;
-    if (!X509_set_version(x, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(x), (long)time(NULL)) ||
-        !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(x), 86400) || !X509_set_pubkey(x, k))
-        goto done;
-    name = X509_get_subject_name(x);
-    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
-                                    0) ||
-        !X509_set_issuer_name(x, name))
-        goto done;
-    if (!add_ext(x, NID_basic_constraints, "critical,CA:TRUE") ||
-        !add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign") ||
-        !add_ext(x, NID_subject_key_identifier, "hash") ||
-        !add_ext(x, NID_subject_alt_name, san))
-        goto done;
-    if (X509_sign(x, k, EVP_sha256()) <= 0)
-        goto done;
-    if (!PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) || !PEM_write_bio_X509(cb, x))
-        goto done;
-    out->key_pem = bio_string(kb);
-    out->cert_pem = bio_string(cb);
-    ok = out->key_pem && out->cert_pem;
-done:
-    EVP_PKEY_free(k);
-    X509_free(x);
-    BIO_free(kb);
-    BIO_free(cb);
-    return ok ? 0 : -1;
-}
-
-static void tls_free(struct tls_id *id)
-{
-    free(id->key_pem);
-    free(id->cert_pem);
-}
-
 static int tls_get(struct fx *f, struct core_http_transport *t, const char *url,
                    const struct core_http_tls *tls, struct xfer *x)
 {
@@ -829,7 +748,7 @@ static int tls_get(struct fx *f, struct core_http_transport *t, const char *url,
 static void test_tls(void)
 {
     struct fx f;
-    struct tls_id ca, other, wrong_host;
+    struct tests_tls_id ca, other, wrong_host;
     struct srv srv2;
     struct core_http_tls tls;
     struct core_http_transport *t2 = NULL;
@@ -841,9 +760,9 @@ static void test_tls(void)
 
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
         CU_FAIL_FATAL("libmicrohttpd was built without TLS: the TLS test cannot run");
-    CU_ASSERT_EQUAL_FATAL(tls_make("stoker test CA", "IP:127.0.0.1,DNS:localhost", &ca), 0);
-    CU_ASSERT_EQUAL_FATAL(tls_make("stoker other CA", "IP:127.0.0.1,DNS:localhost", &other), 0);
-    CU_ASSERT_EQUAL_FATAL(tls_make("stoker wrong host", "DNS:other.invalid", &wrong_host), 0);
+    CU_ASSERT_EQUAL_FATAL(tests_tls_make("stoker test CA", "IP:127.0.0.1,DNS:localhost", &ca), 0);
+    CU_ASSERT_EQUAL_FATAL(tests_tls_make("stoker other CA", "IP:127.0.0.1,DNS:localhost", &other), 0);
+    CU_ASSERT_EQUAL_FATAL(tests_tls_make("stoker wrong host", "DNS:other.invalid", &wrong_host), 0);
 
     memset(&f, 0, sizeof f);
     CU_ASSERT_EQUAL_FATAL(srv_start(&f.srv, SRV_ECHO, ca.key_pem, ca.cert_pem), 0);
@@ -911,9 +830,9 @@ static void test_tls(void)
     core_http_transport_free(t2);
     fx_teardown(&f);
     srv_stop(&srv2);
-    tls_free(&ca);
-    tls_free(&other);
-    tls_free(&wrong_host);
+    tests_tls_free(&ca);
+    tests_tls_free(&other);
+    tests_tls_free(&wrong_host);
 }
 
 /* ==== (6) streaming ======================================================================= */

@@ -68,6 +68,13 @@ FUZZ_SECONDS ?= 20
 
 STAMP := $(BUILD)/.flags
 
+# `make V=1` shows whole command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 ifeq ($(VARIANT),default)
 STOKER := stoker
 else
@@ -123,20 +130,25 @@ $(BUILD)/cli/cli.o: $(BUILD)/gen/stoker_commit.h
 
 $(BUILD)/%.o: %.c $(STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -I$(BUILD)/gen $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS_ALL) -I$(BUILD)/gen $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(STOKER): $(BUILD)/cli/main.o $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CUNIT_LIBS) $(LIBS_ALL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CUNIT_LIBS) $(LIBS_ALL)
 
 $(BENCH_BIN): $(BENCH_OBJS) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
 # ---- tests ----------------------------------------------------------------------------------
 # The test binary finds the stoker binary and test data through these variables.
@@ -174,11 +186,13 @@ fuzz: deps deps-fuzz
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CLANG   $<")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS) -lpthread -lm
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS) -lpthread -lm
 
 _fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \

@@ -50,8 +50,10 @@ LIBS_ALL     := $(PKG_LIBS) -lpthread -lm
 
 # Library modules: everything but the CLI's main.
 MODULES  := core aws k8s amiresolve userdata launcher prewarm sim cli
-LIB_SRCS := $(filter-out cli/main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_SRCS := $(filter-out cli/main.c launcher/embed/%,$(wildcard $(addsuffix /*.c,$(MODULES))))
+# The instance catalog (launcher/data/instance-types.csv) is compiled in as generated source.
+CATALOG_OBJ := $(BUILD)/gen/catalog_csv.o
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(CATALOG_OBJ)
 LIB      := $(BUILD)/libstoker.a
 
 TEST_SRCS  := $(wildcard tests/unit/*.c) $(wildcard tests/integration/*.c)
@@ -133,6 +135,20 @@ $(BUILD)/%.o: %.c $(STAMP)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS_ALL) -I$(BUILD)/gen $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# embed_gen is a host tool that turns a data file into a C array; it is not library code.
+$(BUILD)/gen/embed_gen: launcher/embed/embed_gen.c $(STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(CC) -std=c11 -O2 $(WARN) -o $@ $<
+
+$(BUILD)/gen/catalog_csv.c: launcher/data/instance-types.csv $(BUILD)/gen/embed_gen
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(BUILD)/gen/embed_gen launcher_catalog_csv $< $@
+
+$(CATALOG_OBJ): $(BUILD)/gen/catalog_csv.c $(STAMP)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	@$(if $(Q),echo "  AR      $@")
@@ -179,7 +195,7 @@ _bench: $(BENCH_BIN)
 FUZZ_SAN := -fsanitize=address,undefined
 FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -I. -D_GNU_SOURCE $(PKG_CFLAGS)
 FUZZ_LIB_SRCS := $(filter core/% aws/% k8s/% amiresolve/% userdata/% launcher/%,$(LIB_SRCS))
-FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o)
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/catalog_csv.o
 
 fuzz: deps deps-fuzz
 	@$(MAKE) --no-print-directory _fuzz
@@ -188,6 +204,11 @@ build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CLANG   $<")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/obj/gen/catalog_csv.o: $(BUILD)/gen/catalog_csv.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CLANG   $<")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)

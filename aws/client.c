@@ -533,24 +533,25 @@ static int call_maybe_retry(struct call *k, int throttled, int timed_out, int no
     if (not_found &&
         core_loop_now(c->loop) - k->first_sent >= c->opts.not_found_window)
         return 0;
-    if (!not_found) {
-        if (c->quota < cost) {
-            c->quota_refusals++;
-            return 0;
-        }
-        c->quota -= cost;
+    if (!not_found && c->quota < cost) {
+        c->quota_refusals++;
+        return 0;
     }
     base = throttled ? c->opts.throttle_base : c->opts.backoff_base;
     shift = k->attempt - 1 > 30 ? 30 : k->attempt - 1;
-    ceiling = base << shift;
+    ceiling = base > (c->opts.backoff_cap >> shift) ? c->opts.backoff_cap : base << shift;
     if (ceiling > c->opts.backoff_cap || ceiling <= 0)
         ceiling = c->opts.backoff_cap;
     /* Full jitter: uniform in [0, ceiling]. */
     delay = (core_ns)(rng_next(c) % (uint64_t)(ceiling + 1));
-    call_reset_attempt(k);
+    /* The timer first: if it cannot be had, the attempt's answer (which the caller is still
+     * reading) stays intact and no quota is spent on a retry that will not happen. */
     k->timer = core_loop_timer_add(c->loop, delay, on_retry_timer, k);
     if (!k->timer)
         return 0;
+    if (!not_found)
+        c->quota -= cost;
+    call_reset_attempt(k);
     return 1;
 }
 
@@ -856,9 +857,16 @@ static void call_send(struct call *k, const struct aws_credentials *creds)
     k->req.ud = k;
     rc = core_http_submit(c->t, &k->req, &k->http_id, &err);
     if (rc) {
+        /* A connection-level refusal may be retried; anything else (shutting down, a bad
+         * request, no memory) is final and keeps its own code. */
         struct core_http_response resp;
+        if (rc != CORE_E_TRANSPORT && rc != CORE_E_TIMEOUT) {
+            call_fail(k, rc, "%s %s: %s", aws_service_name(k->svc), k->action,
+                      err.message[0] ? err.message : core_strerror(rc));
+            return;
+        }
         memset(&resp, 0, sizeof resp);
-        resp.result = rc == CORE_E_NOMEM ? CORE_E_NOMEM : CORE_E_TRANSPORT;
+        resp.result = rc;
         resp.err = err;
         on_http_done(k, &resp);
         return;

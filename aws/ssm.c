@@ -216,6 +216,13 @@ static void many_finish(struct ssm_many *m)
                 memset(&m->got.v[j], 0, sizeof m->got.v[j]);
                 break;
             }
+    /* Answers that match no requested string (a name asked for with a ":version" or
+     * ":label" selector comes back bare) follow in arrival order: never dropped. */
+    for (size_t j = 0; j < m->got.n; j++)
+        if (m->got.v[j].name) {
+            res.v[res.n++] = m->got.v[j];
+            memset(&m->got.v[j], 0, sizeof m->got.v[j]);
+        }
     res.invalid = m->got.invalid;
     res.ninvalid = m->got.ninvalid;
     m->got.invalid = NULL;

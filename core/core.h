@@ -69,7 +69,8 @@ struct core_err {
 
 /* Zeroes *err. Accepts NULL. */
 void core_err_clear(struct core_err *err);
-/* Sets code and a formatted message (truncated to fit); returns code so callers can
+/* Sets code and a formatted message (truncated to fit) and clears the service fields;
+ * returns code so callers can
  * `return core_err_set(err, CORE_E_PARSE, "...")`. err may be NULL. */
 int core_err_set(struct core_err *err, int code, const char *fmt, ...) CORE_PRINTF(3, 4);
 int core_err_setv(struct core_err *err, int code, const char *fmt, va_list ap) CORE_PRINTF(3, 0);

@@ -18,7 +18,12 @@ void core_err_clear(struct core_err *err)
 int core_err_setv(struct core_err *err, int code, const char *fmt, va_list ap)
 {
     if (err) {
+        /* A new error: no service detail of an earlier one may linger (callers that have it
+         * add it afterwards with core_err_set_service). */
         err->code = code;
+        err->http_status = 0;
+        err->service_code[0] = '\0';
+        err->request_id[0] = '\0';
         vsnprintf(err->message, sizeof err->message, fmt, ap);
     }
     return code;

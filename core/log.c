@@ -128,7 +128,8 @@ int core_log_value_is_sensitive(const char *v)
     };
     if (!v)
         return 0;
-    if (strncasecmp(v, "Bearer ", 7) == 0 || strncasecmp(v, "Basic ", 6) == 0)
+    /* Anywhere in the value: an error message may quote a header. */
+    if (strcasestr(v, "Bearer ") || strcasestr(v, "Basic ") || strcasestr(v, "Authorization:"))
         return 1;
     for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
         if (strcasestr(v, marks[i]))
@@ -231,6 +232,13 @@ static int format_logfmt(struct core_log *l, struct core_buf *b, enum core_log_l
     return rc ? rc : core_buf_append_char(b, '\n');
 }
 
+/* json_string refuses invalid UTF-8: keep the record and say so rather than drop it. */
+static json_t *json_utf8(const char *s)
+{
+    json_t *j = json_string(s);
+    return j ? j : json_string("[invalid utf-8]");
+}
+
 static int format_json(struct core_log *l, struct core_buf *b, enum core_log_level level,
                        const char *component, const char *key, const char *msg, va_list kv)
 {
@@ -245,11 +253,11 @@ static int format_json(struct core_log *l, struct core_buf *b, enum core_log_lev
     if (json_object_set_new(o, "ts", json_string(ts)) ||
         json_object_set_new(o, "level", json_string(level_names[level])))
         goto done;
-    if (component && json_object_set_new(o, "component", json_string(component)))
+    if (component && json_object_set_new(o, "component", json_utf8(component)))
         goto done;
-    if (key && json_object_set_new(o, "key", json_string(safe_value("key", key))))
+    if (key && json_object_set_new(o, "key", json_utf8(safe_value("key", key))))
         goto done;
-    if (msg && json_object_set_new(o, "msg", json_string(safe_value("msg", msg))))
+    if (msg && json_object_set_new(o, "msg", json_utf8(safe_value("msg", msg))))
         goto done;
     for (int i = 0; i < LOG_MAX_FIELDS; i++) {
         const char *name = va_arg(kv, const char *);
@@ -257,10 +265,7 @@ static int format_json(struct core_log *l, struct core_buf *b, enum core_log_lev
         if (!name)
             break;
         val = va_arg(kv, const char *);
-        /* json_string refuses invalid UTF-8; keep the record and say so. */
-        json_t *js = json_string(safe_value(name, val));
-        if (!js)
-            js = json_string("[invalid utf-8]");
+        json_t *js = json_utf8(safe_value(name, val));
         if (!js || json_object_set_new(o, name, js))
             goto done;
     }

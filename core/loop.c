@@ -589,8 +589,9 @@ int core_loop_run_once(struct core_loop *loop, core_ns max_wait, struct core_err
             nextra++;
         }
         curl_multi_timeout(loop->multi, &curl_ms);
-        if (wait < 0)
-            timeout_ms = 1000; /* only transfers: wake at least once a second */
+        /* At most a second per poll: a far timer (days away) must not overflow the int. */
+        if (wait < 0 || wait > 1000 * CORE_NS_PER_MS)
+            timeout_ms = 1000;
         else
             timeout_ms = (int)((wait + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS);
         if (virt && timeout_ms > LOOP_VIRTUAL_POLL_MS)

@@ -293,8 +293,13 @@ static void wq_dispatch(void *ud)
 {
     struct core_wq *wq = ud;
 
+    /* Only the keys queued when this pass began: a handler that re-adds its own key and
+     * finishes synchronously gets it back on the next loop turn, not in this pass, so the
+     * queue cannot starve I/O and timers. */
+    size_t budget = wq->nqueued;
+
     wq->dispatch = NULL;
-    while (!wq->shut && wq->head && wq->ninflight < wq->opts.max_inflight) {
+    while (budget-- > 0 && !wq->shut && wq->head && wq->ninflight < wq->opts.max_inflight) {
         struct wq_item *it = wq->head;
         wq->head = it->next;
         if (!wq->head)
@@ -309,6 +314,7 @@ static void wq_dispatch(void *ud)
         it->in_handler = 0;
         item_maybe_free(wq, it);
     }
+    (void)schedule_dispatch(wq);
 }
 
 void core_wq_shutdown(struct core_wq *wq)

@@ -11,10 +11,16 @@
  * Expiry is judged by local observation, never by comparing the record's renewTime with our
  * wall clock, so clock skew between replicas cannot make two leaders.
  *
- * Invariants: on_start runs once per term, on_stop once when the term ends (lost, renewal not
- * achieved within renew_deadline of the last success, or released); a term ends as soon as
- * renewal has failed for renew_deadline, before another replica can take over (renew_deadline
- * < lease_duration); one request is in flight at a time.
+ * Invariants:
+ *  - on_start runs once per term, on_stop once when it ends (lost, released, or not renewed
+ *    within renew_deadline).
+ *  - A renewal counts from the moment its request was SENT, and a deadline timer ends the term
+ *    at last renewal + renew_deadline even while a request hangs, so the term always ends before
+ *    another replica can take over (renew_deadline < lease_duration).
+ *  - One request is in flight at a time. A release asked for meanwhile waits for its answer,
+ *    then reads the Lease and clears it if it is ours; `done` always runs from the loop.
+ *  - When the client completes a request with CORE_E_CANCELLED (it is being freed) the elector
+ *    halts: term ended, no timer armed, the client never used again.
  */
 #include "k8s/k8s.h"
 
@@ -27,48 +33,65 @@
 
 struct k8s_leader {
     struct k8s_client *c;
+    struct core_loop *loop;
     char *ns, *name, *identity;
     struct k8s_leader_opts opts;
     k8s_leader_fn on_start, on_stop;
     void *ud;
-    int started, stopped, leading, busy;
-    core_ns last_renew;     /* mono time of our last successful write as leader */
+    int started, stopped, halted, leading, busy;
+    core_ns attempt_start;  /* mono time the write in flight was sent */
+    core_ns last_renew;     /* mono time the last successful write was sent */
     char observed_rv[64];   /* the record version last seen */
     core_ns observed_at;    /* mono time it was first seen */
-    struct core_timer *timer;
+    struct core_timer *timer;    /* next read, or the release's done */
+    struct core_timer *deadline; /* ends the term at last_renew + renew_deadline */
+    int release_pending;         /* release asked while a request was in flight */
     k8s_leader_fn release_done;
     void *release_ud;
 };
 
 static void le_tick(void *ud);
+static void le_release_read(struct k8s_leader *l);
 
 static core_ns le_now(const struct k8s_leader *l)
 {
-    return core_loop_now(k8s_client_loop(l->c));
+    return core_loop_now(l->loop);
 }
 
-
-static void le_schedule(struct k8s_leader *l, core_ns delay)
+static void le_cancel_deadline(struct k8s_leader *l)
 {
-    if (l->stopped || l->timer)
-        return;
-    l->timer = core_loop_timer_add(k8s_client_loop(l->c), delay, le_tick, l);
-    /* Without a timer the elector cannot go on; as leader that must end the term. */
-    if (!l->timer && l->leading) {
-        l->leading = 0;
-        l->on_stop(l->ud);
+    if (l->deadline) {
+        core_loop_timer_cancel(l->loop, l->deadline);
+        l->deadline = NULL;
     }
 }
 
 static void le_lost(struct k8s_leader *l)
 {
+    le_cancel_deadline(l);
     if (l->leading) {
         l->leading = 0;
         l->on_stop(l->ud);
     }
 }
 
-/* After a failed attempt: a leader whose last renewal is older than renew_deadline stops. */
+static void le_schedule(struct k8s_leader *l, core_ns delay)
+{
+    if (l->stopped || l->timer)
+        return;
+    l->timer = core_loop_timer_add(l->loop, delay, le_tick, l);
+    /* Without a timer the elector cannot go on; a leader must then end its term. */
+    if (!l->timer)
+        le_lost(l);
+}
+
+static void on_deadline(void *ud)
+{
+    struct k8s_leader *l = ud;
+    l->deadline = NULL;
+    le_lost(l);
+}
+
 static void le_failed(struct k8s_leader *l)
 {
     if (l->leading && le_now(l) - l->last_renew >= l->opts.renew_deadline)
@@ -76,22 +99,56 @@ static void le_failed(struct k8s_leader *l)
     le_schedule(l, l->opts.retry_period);
 }
 
+/* A write sent at attempt_start succeeded: the term runs until attempt_start + renew_deadline
+ * unless renewed again. */
 static void le_won(struct k8s_leader *l)
 {
-    l->last_renew = le_now(l);
+    core_ns left = l->attempt_start + l->opts.renew_deadline - le_now(l);
+    if (left <= 0) {
+        le_failed(l); /* the answer came too late to count */
+        return;
+    }
+    l->last_renew = l->attempt_start;
+    le_cancel_deadline(l);
+    l->deadline = core_loop_timer_add(l->loop, left, on_deadline, l);
+    if (!l->deadline) {
+        le_lost(l);
+        le_schedule(l, l->opts.retry_period);
+        return;
+    }
     if (!l->leading) {
         l->leading = 1;
         l->on_start(l->ud);
+    }
+    le_schedule(l, l->opts.retry_period);
+}
+
+/* The client is going away: end everything without touching it again. */
+static void le_halt(struct k8s_leader *l)
+{
+    k8s_leader_fn done = l->release_done;
+    void *dud = l->release_ud;
+    l->halted = 1;
+    l->stopped = 1;
+    if (l->timer) {
+        core_loop_timer_cancel(l->loop, l->timer);
+        l->timer = NULL;
+    }
+    le_lost(l);
+    if (l->release_pending) {
+        l->release_pending = 0;
+        l->release_done = NULL;
+        if (done)
+            done(dud); /* may free l: nothing after this */
     }
 }
 
 static json_t *le_record(struct k8s_leader *l, const char *rv, const char *acquire, int transitions,
                          const char *holder, int64_t duration_s)
 {
-    char now[40];
+    char now[CORE_TIME_MICRO_LEN];
     json_t *o;
-    core_time_rfc3339_micro(core_clock_wall(core_loop_clock(k8s_client_loop(l->c))), now,
-                            sizeof now);
+    core_time_rfc3339_micro(core_clock_wall(core_loop_clock(l->loop)), now, sizeof now);
     o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:I, s:s, s:s, s:i}}", "apiVersion",
                   "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", l->name,
                   "namespace", l->ns, "spec", "holderIdentity", holder, "leaseDurationSeconds",
@@ -105,20 +162,33 @@ static json_t *le_record(struct k8s_leader *l, const char *rv, const char *acqui
     return o;
 }
 
+/* Common start of every answer: 1 when the answer must not be acted on. */
+static int le_answer_done(struct k8s_leader *l, int rc)
+{
+    l->busy = 0;
+    if (rc == CORE_E_CANCELLED) {
+        le_halt(l);
+        return 1;
+    }
+    if (l->release_pending) {
+        l->release_pending = 0;
+        le_release_read(l);
+        return 1;
+    }
+    return l->stopped;
+}
+
 static void on_write(void *ud, int rc, json_t *obj, const struct core_err *err)
 {
     struct k8s_leader *l = ud;
     (void)obj;
     (void)err;
-    l->busy = 0;
-    if (l->stopped)
+    if (le_answer_done(l, rc))
         return;
-    if (rc == 0) {
+    if (rc == 0)
         le_won(l);
-        le_schedule(l, l->opts.retry_period);
-    } else {
+    else
         le_failed(l);
-    }
 }
 
 static void le_write(struct k8s_leader *l, int create, json_t *rec)
@@ -130,6 +200,7 @@ static void le_write(struct k8s_leader *l, int create, json_t *rec)
         return;
     }
     l->busy = 1;
+    l->attempt_start = le_now(l); /* the renewal counts from when the write is sent */
     rc = create ? k8s_create(l->c, &k8s_res_leases, l->ns, rec, on_write, l, &err)
                 : k8s_update(l->c, &k8s_res_leases, l->ns, l->name, NULL, rec, on_write, l, &err);
     json_decref(rec);
@@ -146,12 +217,12 @@ static void on_read(void *ud, int rc, json_t *obj, const struct core_err *err)
     const char *holder, *rv, *acquire;
     int transitions;
     int64_t duration_s = (l->opts.lease_duration + CORE_NS_PER_S - 1) / CORE_NS_PER_S;
-    core_ns now = le_now(l);
+    core_ns now;
 
     (void)err;
-    l->busy = 0;
-    if (l->stopped)
+    if (le_answer_done(l, rc))
         return;
+    now = le_now(l);
     if (rc == CORE_E_NOTFOUND) {
         le_write(l, 1, le_record(l, NULL, NULL, 0, l->identity, duration_s));
         return;
@@ -218,6 +289,7 @@ int k8s_leader_new(struct k8s_client *c, const char *ns, const char *name, const
     if (!l)
         return core_err_set(err, CORE_E_NOMEM, "leader election: out of memory");
     l->c = c;
+    l->loop = k8s_client_loop(c);
     l->ns = core_strdup(ns);
     l->name = core_strdup(name);
     l->identity = core_strdup(identity);
@@ -251,7 +323,7 @@ int k8s_leader_start(struct k8s_leader *l, struct core_err *err)
     if (l->started)
         return core_err_set(err, CORE_E_STATE, "leader election: already started");
     l->started = 1;
-    l->timer = core_loop_timer_add(k8s_client_loop(l->c), 0, le_tick, l);
+    l->timer = core_loop_timer_add(l->loop, 0, le_tick, l);
     if (!l->timer)
         return core_err_set(err, CORE_E_NOMEM, "leader election: out of memory");
     return 0;
@@ -262,67 +334,112 @@ int k8s_leader_is_leader(const struct k8s_leader *l)
     return l->leading;
 }
 
+/* Delivers the release's done from the loop. done may free l. */
+static void on_done_timer(void *ud)
+{
+    struct k8s_leader *l = ud;
+    k8s_leader_fn done = l->release_done;
+    void *dud = l->release_ud;
+    l->timer = NULL;
+    l->release_done = NULL;
+    if (done)
+        done(dud);
+}
+
+static void le_release_finish(struct k8s_leader *l)
+{
+    if (l->timer) {
+        core_loop_timer_cancel(l->loop, l->timer);
+        l->timer = NULL;
+    }
+    l->timer = core_loop_timer_add(l->loop, 0, on_done_timer, l);
+    if (!l->timer)
+        on_done_timer(l); /* no memory for a timer: say it now rather than never */
+}
+
 static void on_released(void *ud, int rc, json_t *obj, const struct core_err *err)
 {
     struct k8s_leader *l = ud;
-    (void)rc;
     (void)obj;
     (void)err;
     l->busy = 0;
-    if (l->release_done)
-        l->release_done(l->release_ud);
+    if (rc == CORE_E_CANCELLED) {
+        le_halt(l);
+        return;
+    }
+    le_release_finish(l);
 }
 
 static void on_release_read(void *ud, int rc, json_t *obj, const struct core_err *err)
 {
     struct k8s_leader *l = ud;
+    const json_t *spec;
     const char *rv, *holder;
     struct core_err e;
     json_t *rec;
     (void)err;
     l->busy = 0;
+    if (rc == CORE_E_CANCELLED) {
+        le_halt(l);
+        return;
+    }
+    spec = json_object_get(obj, "spec");
     rv = rc ? NULL : json_string_value(json_object_get(json_object_get(obj, "metadata"),
                                                         "resourceVersion"));
-    holder = rc ? NULL : json_string_value(json_object_get(json_object_get(obj, "spec"),
-                                                            "holderIdentity"));
+    holder = rc ? NULL : json_string_value(json_object_get(spec, "holderIdentity"));
     /* Only our own record is cleared, and only if it is still ours. */
     if (!rv || !holder || strcmp(holder, l->identity) != 0 ||
-        !(rec = le_record(l, rv, NULL, (int)json_integer_value(json_object_get(
-                                           json_object_get(obj, "spec"), "leaseTransitions")),
-                          "", 1))) {
-        if (l->release_done)
-            l->release_done(l->release_ud);
+        !(rec = le_record(l, rv, NULL,
+                          (int)json_integer_value(json_object_get(spec, "leaseTransitions")), "",
+                          1))) {
+        le_release_finish(l);
         return;
     }
     l->busy = 1;
     if (k8s_update(l->c, &k8s_res_leases, l->ns, l->name, NULL, rec, on_released, l, &e) != 0) {
         l->busy = 0;
-        if (l->release_done)
-            l->release_done(l->release_ud);
+        le_release_finish(l);
     }
     json_decref(rec);
 }
 
-void k8s_leader_release(struct k8s_leader *l, k8s_leader_fn done, void *ud)
+static void le_release_read(struct k8s_leader *l)
 {
     struct core_err err;
+    l->busy = 1;
+    if (k8s_get(l->c, &k8s_res_leases, l->ns, l->name, on_release_read, l, &err) != 0) {
+        l->busy = 0;
+        le_release_finish(l);
+    }
+}
+
+void k8s_leader_release(struct k8s_leader *l, k8s_leader_fn done, void *ud)
+{
     int was_leading = l->leading;
 
-    l->stopped = 1;
     l->release_done = done;
     l->release_ud = ud;
     if (l->timer) {
-        core_loop_timer_cancel(k8s_client_loop(l->c), l->timer);
+        core_loop_timer_cancel(l->loop, l->timer);
         l->timer = NULL;
     }
-    le_lost(l);
-    if (!was_leading || l->busy ||
-        k8s_get(l->c, &k8s_res_leases, l->ns, l->name, on_release_read, l, &err) != 0) {
-        if (done)
-            done(ud);
+    if (l->halted) {
+        le_release_finish(l);
         return;
     }
-    l->busy = 1;
+    l->stopped = 1;
+    le_lost(l);
+    if (l->busy) {
+        /* The answer in flight may be a successful renewal or take-over: read and clear
+         * after it. */
+        l->release_pending = 1;
+        return;
+    }
+    if (!was_leading) {
+        le_release_finish(l);
+        return;
+    }
+    le_release_read(l);
 }
 
 void k8s_leader_free(struct k8s_leader *l)
@@ -330,7 +447,8 @@ void k8s_leader_free(struct k8s_leader *l)
     if (!l)
         return;
     if (l->timer)
-        core_loop_timer_cancel(k8s_client_loop(l->c), l->timer);
+        core_loop_timer_cancel(l->loop, l->timer);
+    le_cancel_deadline(l);
     core_free(l->ns);
     core_free(l->name);
     core_free(l->identity);

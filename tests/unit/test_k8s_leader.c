@@ -224,6 +224,108 @@ static void test_leader_options_checked(void)
     lfx_cleanup(&f);
 }
 
+
+static void step_delayed(struct lfx *f, const char *method, long status, const char *body,
+                         core_ns delay)
+{
+    struct core_http_script_step st;
+    memset(&st, 0, sizeof st);
+    st.method = method;
+    st.url = "https://k8s.test/apis/coordination.k8s.io/v1/namespaces/kube-system/leases*";
+    st.status = status;
+    st.body = body;
+    st.delay = delay;
+    CU_ASSERT_EQUAL_FATAL(core_http_script_expect(f->script, &st), 0);
+}
+
+/* A renewal that hangs must not stretch the term: it ends at the last successful renewal's
+ * send time + renew deadline, while the request is still in flight. */
+static void test_hung_renewal_ends_term(void)
+{
+    struct lfx f;
+    struct core_err err;
+    char b[512];
+    lfx_init(&f);
+    step(&f, "GET", 404, "{\"code\":404}");
+    step(&f, "POST", 201, "{}");
+    lease(b, sizeof b, "pod-a", "2", 0);
+    step_delayed(&f, "GET", 200, b, 29 * S);
+    step(&f, "PUT", 200, "{}");
+    CU_ASSERT_EQUAL(k8s_leader_start(f.l, &err), 0);
+    run_to(&f, 20 * S);
+    CU_ASSERT_EQUAL(f.starts, 1);
+    CU_ASSERT_EQUAL(f.stops, 1);
+    CU_ASSERT_EQUAL(f.stopped_at, 10 * S);
+    /* The late answer (sent at 2 s, back at 31 s) leads to a renewal whose own send time is
+     * fresh: a new term may begin then, never the old one continued. */
+    run_to(&f, 40 * S);
+    CU_ASSERT_EQUAL(f.starts, 2);
+    CU_ASSERT_EQUAL(f.started_at, 31 * S);
+    k8s_client_free(f.c);
+    f.c = NULL;
+    lfx_cleanup(&f);
+}
+
+static void free_in_done(void *ud)
+{
+    struct lfx *f = ud;
+    f->released = 1;
+    k8s_leader_free(f->l);
+    f->l = NULL;
+}
+
+/* Release while a renewal is in flight: done waits for it and for the clearing write, comes
+ * from the loop, and may free the elector. */
+static void test_release_while_busy(void)
+{
+    struct lfx f;
+    struct core_err err;
+    char b[512];
+    const struct core_http_script_request *rq;
+    lfx_init(&f);
+    step(&f, "GET", 404, "{\"code\":404}");
+    step(&f, "POST", 201, "{}");
+    lease(b, sizeof b, "pod-a", "2", 0);
+    step_delayed(&f, "GET", 200, b, 1 * S); /* the read at 2 s answers at 3 s */
+    lease(b, sizeof b, "pod-a", "2", 0);
+    step(&f, "GET", 200, b);                /* the release's read */
+    step(&f, "PUT", 200, "{}");             /* the release's clearing write */
+    CU_ASSERT_EQUAL(k8s_leader_start(f.l, &err), 0);
+    run_to(&f, 2500 * CORE_NS_PER_MS);
+    CU_ASSERT_EQUAL(f.starts, 1);
+    k8s_leader_release(f.l, free_in_done, &f);
+    CU_ASSERT_EQUAL(f.released, 0); /* never from inside the call */
+    CU_ASSERT_EQUAL(f.stops, 1);
+    run_to(&f, 10 * S);
+    CU_ASSERT_EQUAL(f.released, 1);
+    CU_ASSERT_PTR_NULL(f.l);
+    rq = core_http_script_request(f.script, 4);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rq);
+    CU_ASSERT_STRING_EQUAL(rq->method, "PUT");
+    CU_ASSERT_PTR_NOT_NULL(strstr(rq->body, "\"holderIdentity\":\"\""));
+    lfx_cleanup(&f);
+}
+
+/* Freeing the client under a running elector halts it; freeing the elector afterwards is safe. */
+static void test_client_freed_first(void)
+{
+    struct lfx f;
+    struct core_err err;
+    lfx_init(&f);
+    step(&f, "GET", 404, "{\"code\":404}");
+    step(&f, "POST", 201, "{}");
+    step_delayed(&f, "GET", 200, "{}", 60 * S);
+    CU_ASSERT_EQUAL(k8s_leader_start(f.l, &err), 0);
+    run_to(&f, 3 * S);
+    CU_ASSERT_EQUAL(f.starts, 1);
+    k8s_client_free(f.c); /* the read in flight completes as cancelled */
+    f.c = NULL;
+    CU_ASSERT_EQUAL(f.stops, 1);
+    CU_ASSERT_FALSE(k8s_leader_is_leader(f.l));
+    run_to(&f, 100 * S); /* no timer may touch the freed client */
+    lfx_cleanup(&f);
+}
+
 /* ---- events --------------------------------------------------------------------------------- */
 
 static void ev_step(struct lfx *f, const char *method, long status)
@@ -296,4 +398,5 @@ static void test_events_dedup_and_spam(void)
 TESTS_SUITE(k8s_leader, "k8s_leader", NULL, NULL, TESTS_CASE(test_acquire_renew_release),
             TESTS_CASE(test_takeover_after_stale_lease),
             TESTS_CASE(test_renewing_holder_keeps_lease), TESTS_CASE(test_lost_when_renewals_fail),
-            TESTS_CASE(test_leader_options_checked), TESTS_CASE(test_events_dedup_and_spam))
+            TESTS_CASE(test_leader_options_checked), TESTS_CASE(test_hung_renewal_ends_term),
+            TESTS_CASE(test_release_while_busy), TESTS_CASE(test_client_freed_first), TESTS_CASE(test_events_dedup_and_spam))

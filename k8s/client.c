@@ -161,9 +161,15 @@ static int server_ok(const char *url)
     return ok;
 }
 
+/* Copies exactly n bytes (a body or a PEM blob may hold a NUL) and terminates the copy. */
 static char *dup_n(const char *s, size_t n)
 {
-    return s ? core_strndup(s, n) : NULL;
+    char *d;
+    if (!s || !(d = core_malloc(n + 1)))
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
 }
 
 int k8s_client_new(struct core_loop *loop, struct core_http_transport *t,
@@ -372,8 +378,10 @@ static core_ns retry_after(const struct core_http_response *resp)
 {
     const char *v = core_http_response_header(resp, "retry-after");
     int64_t secs = 1;
-    if (v && core_parse_i64(v, 0, KC_RETRY_AFTER_MAX, &secs) != 0)
+    if (v && core_parse_i64(v, 0, INT64_MAX / CORE_NS_PER_S, &secs) != 0)
         secs = 1; /* an HTTP date or junk: a short, fixed wait */
+    if (secs > KC_RETRY_AFTER_MAX)
+        secs = KC_RETRY_AFTER_MAX; /* a long wait is honoured up to the cap, never shortened */
     return secs * CORE_NS_PER_S;
 }
 
@@ -667,7 +675,7 @@ static int kreq_start(struct k8s_client *c, enum kreq_kind kind, const char *met
     r->path = core_strdup(path);
     r->query = query ? core_strdup(query) : NULL;
     r->ctype = ctype ? core_strdup(ctype) : NULL;
-    r->body = body ? core_strndup(body, body_len) : NULL;
+    r->body = body ? dup_n(body, body_len) : NULL;
     r->body_len = body ? body_len : 0;
     if (!r->path || (query && !r->query) || (ctype && !r->ctype) || (body && !r->body)) {
         kreq_free(r);
@@ -926,13 +934,23 @@ int k8s_list(struct k8s_client *c, const struct k8s_resource *res, const char *n
             rc = query_add(&q, "labelSelector", opts->label_selector);
         if (!rc && opts)
             rc = query_add(&q, "fieldSelector", opts->field_selector);
-        if (!rc && opts)
-            rc = query_add(&q, "resourceVersion", opts->resource_version);
         if (rc)
             core_err_set(err, rc, "list %s: query too long or out of memory", res->kind);
     }
-    if (!rc)
-        rc = kreq_start(c, KREQ_LIST, "GET", p.data, q.data, NULL, NULL, 0, &r, err);
+    if (!rc) {
+        /* resourceVersion goes on the first page only: the server refuses it together with a
+         * continue token, which already pins the list's version. */
+        struct core_buf first;
+        core_buf_init(&first, 64 * 1024);
+        rc = core_buf_append_str(&first, core_buf_cstr(&q));
+        if (!rc && opts)
+            rc = query_add(&first, "resourceVersion", opts->resource_version);
+        if (rc)
+            core_err_set(err, rc, "list %s: query too long or out of memory", res->kind);
+        else
+            rc = kreq_start(c, KREQ_LIST, "GET", p.data, first.data, NULL, NULL, 0, &r, err);
+        core_buf_cleanup(&first);
+    }
     if (!rc) {
         r->cb = cb;
         r->ud = ud;

@@ -196,8 +196,9 @@ const char *k8s_client_field_manager(const struct k8s_client *c);
 
 /* Result of a request. obj is the decoded JSON answer (borrowed for the callback; take a
  * reference with json_incref to keep it), NULL for an empty body. On failure rc is
- * CORE_E_NOTFOUND (404), CORE_E_CONFLICT (409), CORE_E_AUTH (401/403), CORE_E_THROTTLED (429
- * after retries), CORE_E_INVAL (400/422), CORE_E_HTTP (other), or a transport code; err has
+ * CORE_E_NOTFOUND (404), CORE_E_CONFLICT (409), CORE_E_STATE (410: an expired
+ * resourceVersion or continue token), CORE_E_AUTH (401/403), CORE_E_THROTTLED (429 after
+ * retries), CORE_E_INVAL (400/422), CORE_E_HTTP (other), or a transport code; err has
  * http_status, the Status reason in service_code ("NotFound", "AlreadyExists", "Conflict",
  * "Invalid", "Expired", "Gone", ...) and its message. */
 typedef void (*k8s_done_fn)(void *ud, int rc, json_t *obj, const struct core_err *err);

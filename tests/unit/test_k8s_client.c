@@ -328,10 +328,10 @@ static void test_list_pages(void)
     struct kfx f;
     struct kres r;
     struct core_err err;
-    struct k8s_list_opts lo = {"app=web", "spec.nodeName=", 2, 0, NULL};
+    struct k8s_list_opts lo = {"app=web", "spec.nodeName=", 2, 0, "5"};
     kfx_init(&f);
     expect(&f, "GET",
-           "https://k8s.test/api/v1/pods?limit=2&labelSelector=app%3Dweb&fieldSelector=spec.nodeName%3D",
+           "https://k8s.test/api/v1/pods?limit=2&labelSelector=app%3Dweb&fieldSelector=spec.nodeName%3D&resourceVersion=5",
            200, "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"10\",\"continue\":\"c1\"},"
                 "\"items\":[{\"metadata\":{\"name\":\"a\"}},{\"metadata\":{\"name\":\"b\"}}]}", NULL);
     expect(&f, "GET",
@@ -357,6 +357,28 @@ static void test_list_pages(void)
     CU_ASSERT_EQUAL_FATAL(k8s_list(f.c, &k8s_res_pods, "default", NULL, on_done, &r, &err), 0);
     run(&f, &r);
     CU_ASSERT_EQUAL(r.rc, CORE_E_PARSE);
+    kfx_cleanup(&f);
+}
+
+
+static void test_body_with_nul_and_long_retry_after(void)
+{
+    struct kfx f;
+    struct kres r;
+    struct core_err err;
+    static const char body[] = {'{', '"', 'a', '"', ':', '"', 'x', '\0', 'y', '"', '}'};
+    kfx_init(&f);
+    expect(&f, "POST", NULL, 429, "{\"kind\":\"Status\",\"code\":429}", "Retry-After: 120");
+    expect(&f, "POST", NULL, 200, "{}", NULL);
+    memset(&r, 0, sizeof r);
+    r.loop = f.loop;
+    CU_ASSERT_EQUAL_FATAL(k8s_request(f.c, "POST", "/api/v1/namespaces/default/configmaps", NULL,
+                                      NULL, body, sizeof body, on_done, &r, &err), 0);
+    run(&f, &r);
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(r.at, 60 * S); /* 120 s asked, capped at 60 s, never shortened to 1 s */
+    CU_ASSERT_EQUAL(req(&f, 0)->body_len, sizeof body);
+    CU_ASSERT_EQUAL(memcmp(req(&f, 1)->body, body, sizeof body), 0);
     kfx_cleanup(&f);
 }
 
@@ -504,5 +526,5 @@ static void test_alloc_failures(void)
 TESTS_SUITE(k8s_client, "k8s_client", NULL, NULL, TESTS_CASE(test_paths),
             TESTS_CASE(test_status_decode), TESTS_CASE(test_https_required),
             TESTS_CASE(test_get_and_not_found), TESTS_CASE(test_writes), TESTS_CASE(test_retries),
-            TESTS_CASE(test_list_pages), TESTS_CASE(test_qps_limiter), TESTS_CASE(test_stream),
+            TESTS_CASE(test_list_pages), TESTS_CASE(test_body_with_nul_and_long_retry_after), TESTS_CASE(test_qps_limiter), TESTS_CASE(test_stream),
             TESTS_CASE(test_free_completes_in_flight), TESTS_CASE(test_alloc_failures))

@@ -29,6 +29,7 @@ struct ev_entry {
     unsigned count;     /* occurrences so far */
     unsigned sent;      /* occurrences the API knows of */
     int busy;
+    int creating;       /* the write in flight is the create */
     core_ns last;       /* mono time of the last occurrence */
     struct k8s_recorder *r;
     struct ev_entry *older, *newer; /* recency list */
@@ -131,11 +132,29 @@ static core_ns rec_now(const struct k8s_recorder *r)
 }
 
 
+/* Forgets buckets that have refilled completely: they hold nothing a new one would not. Keeps
+ * the map bounded however many objects come and go. */
+static void spam_prune(struct k8s_recorder *r, core_ns now)
+{
+    size_t iter = 0;
+    const char *key;
+    void *v;
+    while (core_map_next(r->buckets, &iter, &key, &v)) {
+        struct ev_bucket *b = v;
+        double t = b->tokens + (double)(now - b->last) / (double)CORE_NS_PER_S / EV_REFILL_S;
+        if (t >= EV_BURST) {
+            core_free(core_map_del(r->buckets, key));
+        }
+    }
+}
+
 /* Takes a token for (object, reason); 0 when none is left. */
 static int spam_allow(struct k8s_recorder *r, const char *key)
 {
     struct ev_bucket *b = core_map_get(r->buckets, key, NULL);
     core_ns now = rec_now(r);
+    if (!b && core_map_len(r->buckets) >= 2 * EV_CACHE)
+        spam_prune(r, now);
     if (!b) {
         b = core_calloc(1, sizeof *b);
         if (!b || core_map_set(r->buckets, key, b, NULL) != 0) {
@@ -161,23 +180,30 @@ static void on_written(void *ud, int rc, json_t *obj, const struct core_err *err
 {
     struct ev_entry *e = ud;
     struct k8s_recorder *r = e->r;
+    int creating = e->creating;
     (void)obj;
     (void)err;
     e->busy = 0;
+    e->creating = 0;
     if (!r) {
         entry_free(e);
         return;
     }
     if (rc) {
         r->st.failed++;
-        /* A series whose Event vanished starts again as a new Event. */
-        if (rc == CORE_E_NOTFOUND) {
+        /* An Event that was never created, or has vanished, is created again (under a new
+         * name) on the next occurrence; a failed patch of a live one is just retried later. */
+        if (creating || rc == CORE_E_NOTFOUND) {
             core_free(e->name);
             e->name = NULL;
             e->sent = 0;
         }
         return;
     }
+    if (creating)
+        r->st.created++;
+    else
+        r->st.updated++;
     if (e->count > e->sent)
         entry_send(e); /* occurrences that came while the write was in flight */
 }
@@ -205,8 +231,6 @@ static void entry_send(struct ev_entry *e)
     if (rc) {
         e->busy = 0;
         r->st.failed++;
-    } else {
-        r->st.updated++;
     }
 }
 
@@ -223,21 +247,101 @@ static void entry_forget_oldest(struct k8s_recorder *r)
         entry_free(e);
 }
 
+/* Cuts s to fit dst without splitting a UTF-8 sequence. */
+static void copy_utf8(char *dst, size_t dstsz, const char *s)
+{
+    size_t n = core_strlcpy(dst, s, dstsz);
+    if (n < dstsz)
+        return;
+    n = strlen(dst);
+    /* Drop continuation bytes at the end, then the lead byte they belonged to. */
+    while (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0x80)
+        n--;
+    if (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0xC0)
+        n--;
+    dst[n] = '\0';
+}
+
+/* Creates the Event for an entry under a fresh name. The entry is known to the recorder. */
+static void entry_create(struct k8s_recorder *r, struct ev_entry *e,
+                         const struct k8s_object_ref *obj, const char *type, const char *reason,
+                         const char *note)
+{
+    char now[CORE_TIME_MICRO_LEN], name[300];
+    core_ns wall = core_clock_wall(core_loop_clock(k8s_client_loop(r->c)));
+    struct core_err err;
+    json_t *ev, *reg;
+    int rc = 0;
+
+    snprintf(name, sizeof name, "%.200s.%lx%lx", obj->name,
+             (unsigned long)(wall / CORE_NS_PER_MS), ++r->seq);
+    core_free(e->name);
+    e->name = core_strdup(name);
+    if (!e->name) {
+        r->st.failed++;
+        return;
+    }
+    core_time_rfc3339_micro(wall, now, sizeof now);
+    ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}",
+                   "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", name,
+                   "namespace", e->ns, "eventTime", now, "reportingController", r->controller,
+                   "reportingInstance", r->instance, "action", reason, "reason", reason,
+                   "note", note, "type", type, "regarding", "kind", obj->kind, "name", obj->name,
+                   "apiVersion", obj->api_version ? obj->api_version : "v1");
+    if (!ev) /* invalid UTF-8 somewhere: keep the event, say what happened to the text */
+        ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}",
+                       "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name",
+                       name, "namespace", e->ns, "eventTime", now, "reportingController",
+                       r->controller, "reportingInstance", r->instance, "action", "Unknown",
+                       "reason", "Unknown", "note", "[event text was not valid UTF-8]", "type",
+                       type, "regarding", "kind", obj->kind, "name", obj->name, "apiVersion",
+                       obj->api_version ? obj->api_version : "v1");
+    reg = json_object_get(ev, "regarding");
+    if (ev && obj->ns && *obj->ns)
+        rc = json_object_set_new(reg, "namespace", json_string(obj->ns));
+    if (ev && !rc && obj->uid)
+        rc = json_object_set_new(reg, "uid", json_string(obj->uid));
+    if (!ev || rc) {
+        r->st.failed++;
+        json_decref(ev);
+        return;
+    }
+    e->busy = 1;
+    e->creating = 1;
+    e->sent = e->count;
+    if (k8s_create(r->c, &k8s_res_events, e->ns, ev, on_written, e, &err) != 0) {
+        e->busy = 0;
+        e->creating = 0;
+        e->sent = 0;
+        r->st.failed++;
+    }
+    json_decref(ev);
+}
+
+static void entry_touch(struct k8s_recorder *r, struct ev_entry *e)
+{
+    entry_unlink(r, e);
+    e->older = r->newest;
+    if (r->newest)
+        r->newest->newer = e;
+    else
+        r->oldest = e;
+    r->newest = e;
+}
+
 void k8s_event(struct k8s_recorder *r, const struct k8s_object_ref *obj, const char *type,
                const char *reason, const char *message)
 {
-    char note[EV_NOTE_MAX + 1], now[40], name[300];
+    char note[EV_NOTE_MAX + 1];
     struct core_buf key, spam;
-    struct ev_entry *e = NULL;
-    struct core_err err;
-    json_t *ev = NULL;
+    struct ev_entry *e;
     const char *ns;
     int rc;
 
     if (!obj || !obj->kind || !obj->name || !type || !reason)
         return;
     ns = obj->ns && *obj->ns ? obj->ns : "default"; /* cluster-scoped objects: "default" */
-    core_strlcpy(note, message ? message : "", sizeof note);
+    copy_utf8(note, sizeof note, message ? message : "");
     core_buf_init(&key, 8192);
     core_buf_init(&spam, 1024);
     rc = core_buf_appendf(&key, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", obj->kind, ns,
@@ -256,14 +360,10 @@ void k8s_event(struct k8s_recorder *r, const struct k8s_object_ref *obj, const c
     if (e) {
         e->count++;
         e->last = rec_now(r);
-        entry_unlink(r, e);
-        e->older = r->newest;
-        if (r->newest)
-            r->newest->newer = e;
-        else
-            r->oldest = e;
-        r->newest = e;
-        if (e->name && !e->busy)
+        entry_touch(r, e);
+        if (!e->busy && !e->name)
+            entry_create(r, e, obj, type, reason, note);
+        else if (!e->busy)
             entry_send(e);
         goto done;
     }
@@ -277,16 +377,10 @@ void k8s_event(struct k8s_recorder *r, const struct k8s_object_ref *obj, const c
     e->r = r;
     e->count = 1;
     e->last = rec_now(r);
-    snprintf(name, sizeof name, "%.200s.%lx%lx", obj->name,
-             (unsigned long)(core_clock_wall(core_loop_clock(k8s_client_loop(r->c))) /
-                             CORE_NS_PER_MS),
-             ++r->seq);
     e->key = core_strdup(key.data);
     e->spam_key = core_strdup(spam.data);
-    e->name = core_strdup(name);
     e->ns = core_strdup(ns);
-    if (!e->key || !e->spam_key || !e->name || !e->ns ||
-        core_map_set(r->entries, e->key, e, NULL) != 0) {
+    if (!e->key || !e->spam_key || !e->ns || core_map_set(r->entries, e->key, e, NULL) != 0) {
         entry_free(e);
         r->st.failed++;
         goto done;
@@ -297,33 +391,8 @@ void k8s_event(struct k8s_recorder *r, const struct k8s_object_ref *obj, const c
     else
         r->oldest = e;
     r->newest = e;
-    core_time_rfc3339_micro(core_clock_wall(core_loop_clock(k8s_client_loop(r->c))), now,
-                            sizeof now);
-    ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}",
-                   "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", name,
-                   "namespace", ns, "eventTime", now, "reportingController", r->controller,
-                   "reportingInstance", r->instance, "action", reason, "reason", reason,
-                   "note", note, "type", type, "regarding", "kind", obj->kind, "name", obj->name,
-                   "apiVersion", obj->api_version ? obj->api_version : "v1");
-    if (ev && obj->ns && *obj->ns)
-        rc = json_object_set_new(json_object_get(ev, "regarding"), "namespace",
-                                 json_string(obj->ns));
-    if (ev && !rc && obj->uid)
-        rc = json_object_set_new(json_object_get(ev, "regarding"), "uid", json_string(obj->uid));
-    if (!ev || rc) {
-        r->st.failed++;
-        goto done;
-    }
-    e->busy = 1;
-    e->sent = 1;
-    if (k8s_create(r->c, &k8s_res_events, ns, ev, on_written, e, &err) != 0) {
-        e->busy = 0;
-        r->st.failed++;
-        goto done;
-    }
-    r->st.created++;
+    entry_create(r, e, obj, type, reason, note);
 done:
-    json_decref(ev);
     core_buf_cleanup(&key);
     core_buf_cleanup(&spam);
 }

@@ -372,8 +372,8 @@ static void test_events_dedup_and_spam(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(rq->body, "\"count\":2"));
     rq = core_http_script_request(f.script, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(rq->url, "/namespaces/default/events")); /* cluster-scoped */
-    /* A hot loop: 40 distinct messages with one reason on one object → 25 writes at most
-     * (the first Nominated event already took one token). */
+    /* A hot loop: 40 distinct messages with one reason on one object → 25 writes (the
+     * (object, reason) bucket's burst), the rest dropped. */
     for (int i = 0; i < 30; i++)
         ev_step(&f, "POST", 201);
     for (int i = 0; i < 40; i++) {
@@ -395,8 +395,48 @@ static void test_events_dedup_and_spam(void)
     lfx_cleanup(&f);
 }
 
+
+static void test_events_recreated_after_failure(void)
+{
+    struct lfx f;
+    struct k8s_recorder *r = NULL;
+    struct k8s_recorder_stats st;
+    struct core_err err;
+    struct k8s_object_ref pod = {"v1", "Pod", "shop", "web-1", "uid-1"};
+    char msg[1100];
+    int never = 0;
+
+    lfx_init(&f);
+    CU_ASSERT_EQUAL_FATAL(k8s_recorder_new(f.c, "provisioner", "pod-a", &r, &err), 0);
+    ev_step(&f, "POST", 500);
+    ev_step(&f, "POST", 201);
+    ev_step(&f, "POST", 201);
+    /* The create fails: the next occurrence creates it again rather than patching nothing. */
+    k8s_event(r, &pod, "Warning", "Failed", "boom");
+    CU_ASSERT_EQUAL(core_loop_run_until(f.loop, &never, 1 * S, &err), CORE_E_TIMEOUT);
+    k8s_event(r, &pod, "Warning", "Failed", "boom");
+    CU_ASSERT_EQUAL(core_loop_run_until(f.loop, &never, 2 * S, &err), CORE_E_TIMEOUT);
+    CU_ASSERT_STRING_EQUAL(core_http_script_request(f.script, 1)->method, "POST");
+    CU_ASSERT_PTR_NOT_NULL(strstr(core_http_script_request(f.script, 1)->body, "\"boom\""));
+    /* A message cut at 1 KiB inside a two-byte character still makes a valid event. */
+    memset(msg, 'a', 1023);
+    memcpy(msg + 1023, "\xc3\xa9", 3);
+    k8s_event(r, &pod, "Warning", "Long", msg);
+    CU_ASSERT_EQUAL(core_loop_run_until(f.loop, &never, 3 * S, &err), CORE_E_TIMEOUT);
+    k8s_recorder_get_stats(r, &st);
+    CU_ASSERT_EQUAL(st.created, 2);
+    CU_ASSERT_EQUAL(st.failed, 1);
+    CU_ASSERT_EQUAL(core_http_script_nrequests(f.script), 3);
+    CU_ASSERT_PTR_NULL(strstr(core_http_script_request(f.script, 2)->body, "\xc3"));
+    k8s_client_free(f.c);
+    f.c = NULL;
+    k8s_recorder_free(r);
+    lfx_cleanup(&f);
+}
+
 TESTS_SUITE(k8s_leader, "k8s_leader", NULL, NULL, TESTS_CASE(test_acquire_renew_release),
             TESTS_CASE(test_takeover_after_stale_lease),
             TESTS_CASE(test_renewing_holder_keeps_lease), TESTS_CASE(test_lost_when_renewals_fail),
             TESTS_CASE(test_leader_options_checked), TESTS_CASE(test_hung_renewal_ends_term),
-            TESTS_CASE(test_release_while_busy), TESTS_CASE(test_client_freed_first), TESTS_CASE(test_events_dedup_and_spam))
+            TESTS_CASE(test_release_while_busy), TESTS_CASE(test_client_freed_first), TESTS_CASE(test_events_dedup_and_spam),
+            TESTS_CASE(test_events_recreated_after_failure))

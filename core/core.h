@@ -285,8 +285,12 @@ size_t core_loop_timer_count(const struct core_loop *loop);
  * ends; the caller then owns the easy handle again. */
 int core_loop_add_easy(struct core_loop *loop, void *easy, core_loop_easy_fn fn, void *ud,
                        struct core_err *err) CORE_NODISCARD;
-/* Removes a running easy handle without calling its completion. */
+/* Removes a running easy handle without calling its completion. Must not be called while
+ * core_loop_in_curl (curl forbids it): transports defer removals to the next turn then. */
 void core_loop_remove_easy(struct core_loop *loop, void *easy);
+/* True while curl runs its callbacks (inside curl_multi_perform). A handle added then is
+ * queued by core_loop_add_easy and handed to curl when perform returns. */
+int core_loop_in_curl(const struct core_loop *loop);
 size_t core_loop_active_transfers(const struct core_loop *loop);
 /* When the shutdown grace period ends, transfers still running are removed and completed with
  * this curl_result (CURLE_ABORTED_BY_CALLBACK); transports report them as CORE_E_CANCELLED. */

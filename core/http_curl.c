@@ -617,7 +617,9 @@ static void hc_cancel(struct core_http_transport *base, uint64_t id)
             break;
     if (!r)
         return;
-    if (t->cb_depth > 0) {
+    /* Inside curl's callbacks (of this transport, or of another on the same loop) a handle
+     * cannot be removed: mark it and let the reaper drop it on the next turn. */
+    if (t->cb_depth > 0 || core_loop_in_curl(t->loop)) {
         r->cancelled = 1;
         schedule_reaper(t);
         return;
@@ -631,7 +633,7 @@ static void hc_destroy(struct core_http_transport *base)
 
     if (t->doomed)
         return;
-    if (t->cb_depth > 0) {
+    if (t->cb_depth > 0 || core_loop_in_curl(t->loop)) {
         t->doomed = 1;
         for (struct hc_req *r = t->reqs; r; r = r->next)
             r->cancelled = 1;

@@ -37,6 +37,7 @@ struct loop_easy {
     CURL *easy;
     core_loop_easy_fn fn;
     void *ud;
+    int added; /* handed to the multi handle (not yet, when added from inside perform) */
     struct loop_easy *prev, *next;
 };
 
@@ -62,6 +63,8 @@ struct core_loop {
 
     struct loop_easy *easies; /* doubly linked list of running transfers */
     size_t nactive;
+    int in_perform;           /* curl_multi_perform (and so curl's callbacks) is running */
+    int pending_adds;         /* transfers added during perform, not yet given to curl */
     size_t holds;
 
     int sigfd;
@@ -314,11 +317,17 @@ int core_loop_add_easy(struct core_loop *loop, void *easy, core_loop_easy_fn fn,
     e->fn = fn;
     e->ud = ud;
     curl_easy_setopt(easy, CURLOPT_PRIVATE, (void *)e);
-    mc = curl_multi_add_handle(loop->multi, easy);
-    if (mc != CURLM_OK) {
-        core_free(e);
-        return core_err_set(err, mc == CURLM_OUT_OF_MEMORY ? CORE_E_NOMEM : CORE_E_TRANSPORT,
-                            "event loop: curl_multi_add_handle: %s", curl_multi_strerror(mc));
+    if (loop->in_perform) {
+        /* curl refuses handles from inside its own callbacks: hand it over after perform. */
+        loop->pending_adds = 1;
+    } else {
+        mc = curl_multi_add_handle(loop->multi, easy);
+        if (mc != CURLM_OK) {
+            core_free(e);
+            return core_err_set(err, mc == CURLM_OUT_OF_MEMORY ? CORE_E_NOMEM : CORE_E_TRANSPORT,
+                                "event loop: curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        }
+        e->added = 1;
     }
     e->next = loop->easies;
     if (loop->easies)
@@ -337,7 +346,9 @@ static void easy_unlink(struct core_loop *loop, struct loop_easy *e)
     if (e->next)
         e->next->prev = e->prev;
     loop->nactive--;
-    curl_multi_remove_handle(loop->multi, e->easy);
+    if (e->added)
+        curl_multi_remove_handle(loop->multi, e->easy);
+    e->added = 0;
     curl_easy_setopt(e->easy, CURLOPT_PRIVATE, NULL);
 }
 
@@ -353,6 +364,33 @@ void core_loop_remove_easy(struct core_loop *loop, void *easy)
 size_t core_loop_active_transfers(const struct core_loop *loop)
 {
     return loop->nactive;
+}
+
+int core_loop_in_curl(const struct core_loop *loop)
+{
+    return loop->in_perform;
+}
+
+/* Hands transfers added during perform to curl; one that curl refuses completes with an error. */
+static void add_pending(struct core_loop *loop)
+{
+    struct loop_easy *e = loop->easies, *next;
+    loop->pending_adds = 0;
+    for (; e; e = next) {
+        next = e->next;
+        if (e->added)
+            continue;
+        if (curl_multi_add_handle(loop->multi, e->easy) == CURLM_OK) {
+            e->added = 1;
+        } else {
+            core_loop_easy_fn fn = e->fn;
+            void *ud = e->ud;
+            easy_unlink(loop, e);
+            core_free(e);
+            fn(ud, CURLE_OUT_OF_MEMORY);
+            next = loop->easies; /* the callback may have changed the list: start over */
+        }
+    }
 }
 
 void core_loop_hold(struct core_loop *loop)
@@ -606,7 +644,11 @@ int core_loop_run_once(struct core_loop *loop, core_ns max_wait, struct core_err
             read_signals(loop);
         if (nwatched)
             dispatch_fds(loop);
+        loop->in_perform = 1;
         mc = curl_multi_perform(loop->multi, &running);
+        loop->in_perform = 0;
+        if (loop->pending_adds)
+            add_pending(loop);
         if (mc != CURLM_OK)
             return core_err_set(err, CORE_E_TRANSPORT, "event loop: curl_multi_perform: %s",
                                 curl_multi_strerror(mc));

@@ -1184,6 +1184,85 @@ static void test_shutdown_lets_progress_finish(void)
     shutdown_case(SRV_STREAM, 0, 100, 300);
 }
 
+
+/* ==== two transports on one loop ========================================================== */
+
+struct cross {
+    struct xfer x; /* first: on_done treats the callback data as a struct xfer */
+    struct core_http_transport *other;
+    uint64_t other_id;
+    struct core_http_request next_req;
+    uint64_t next_id;
+    int submitted, submit_rc, pieces;
+};
+
+static int on_data_cross(void *ud, const char *data, size_t len)
+{
+    struct cross *c = ud;
+    (void)data;
+    (void)len;
+    if (c->pieces++ == 0) {
+        /* Inside transport A's curl callback: act on transport B. */
+        core_http_cancel(c->other, c->other_id);
+        c->submit_rc = core_http_submit(c->other, &c->next_req, &c->next_id, NULL);
+        c->submitted = 1;
+    }
+    return 0;
+}
+
+static void test_cross_transport_from_callback(void)
+{
+    struct srv stream, silent;
+    struct core_clock *clock = core_clock_real_new();
+    struct core_loop *loop = NULL;
+    struct core_http_transport *a = NULL, *b = NULL;
+    struct core_err err;
+    struct xfer xb, xc;
+    struct cross cr;
+    struct core_http_request qa, qb;
+    char ua[160], ub[160];
+    core_ns deadline;
+    uint64_t id;
+
+    memset(&stream, 0, sizeof stream);
+    memset(&silent, 0, sizeof silent);
+    CU_ASSERT_EQUAL_FATAL(srv_start(&stream, SRV_STREAM, NULL, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(srv_start(&silent, SRV_SILENT, NULL, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(core_loop_new(clock, NULL, &loop, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(core_http_curl_new(loop, NULL, &a, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(core_http_curl_new(loop, NULL, &b, &err), 0);
+    memset(&xb, 0, sizeof xb);
+    memset(&xc, 0, sizeof xc);
+    memset(&cr, 0, sizeof cr);
+    cr.x.loop = xb.loop = xc.loop = loop;
+    snprintf(ub, sizeof ub, "http://127.0.0.1:%u/stall", (unsigned)silent.port);
+    qb = req_make("GET", ub, &xb);
+    qb.timeout = 10 * CORE_NS_PER_S;
+    CU_ASSERT_EQUAL_FATAL(core_http_submit(b, &qb, &cr.other_id, &err), 0);
+    cr.other = b;
+    snprintf(ua, sizeof ua, "http://127.0.0.1:%u/stream", (unsigned)stream.port);
+    cr.next_req = req_make("GET", ua, &xc);
+    qa = req_make("GET", ua, &cr.x);
+    qa.on_data = on_data_cross;
+    CU_ASSERT_EQUAL_FATAL(core_http_submit(a, &qa, &id, &err), 0);
+    deadline = core_loop_now(loop) + 5 * CORE_NS_PER_S;
+    while (!(xc.done && cr.x.done) && core_loop_now(loop) < deadline)
+        CU_ASSERT_FATAL(core_loop_run_once(loop, 100 * MS, &err) >= 0);
+    CU_ASSERT(cr.submitted);
+    CU_ASSERT_EQUAL(cr.submit_rc, 0); /* a submit from inside another transport's callback */
+    CU_ASSERT_EQUAL(cr.x.done, 1);
+    CU_ASSERT_EQUAL(cr.x.result, 0);
+    CU_ASSERT_EQUAL(xc.done, 1);      /* ... goes out and completes */
+    CU_ASSERT_EQUAL(xc.result, 0);
+    CU_ASSERT_EQUAL(xb.ndone, 0);     /* the cancelled request never completes */
+    core_http_transport_free(a);
+    core_http_transport_free(b);
+    core_loop_free(loop);
+    core_clock_free(clock);
+    srv_stop(&stream);
+    srv_stop(&silent);
+}
+
 TESTS_SUITE(core_http_curl, "core_http_curl", NULL, NULL, TESTS_CASE(test_exchange),
             TESTS_CASE(test_get_and_user_agent_override), TESTS_CASE(test_no_redirect_follow),
             TESTS_CASE(test_refused_message_hides_query), TESTS_CASE(test_connection_reuse),
@@ -1194,4 +1273,5 @@ TESTS_SUITE(core_http_curl, "core_http_curl", NULL, NULL, TESTS_CASE(test_exchan
             TESTS_CASE(test_cancel_from_callback), TESTS_CASE(test_destroy_in_flight),
             TESTS_CASE(test_alloc_failures),
             TESTS_CASE(test_shutdown_cancels_stalled_after_grace),
-            TESTS_CASE(test_shutdown_lets_progress_finish))
+            TESTS_CASE(test_shutdown_lets_progress_finish),
+            TESTS_CASE(test_cross_transport_from_callback))

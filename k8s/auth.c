@@ -403,10 +403,11 @@ static int au_exec_parse(struct k8s_auth *a, char **token, core_ns *ttl, struct 
     }
     s = json_string_value(json_object_get(root, "apiVersion"));
     if (!s || strcmp(s, a->api_version) != 0) {
+        /* The answer is not quoted: nothing a plugin printed goes into a message. */
         rc = core_err_set(err, CORE_E_PARSE,
-                          "exec plugin %s: apiVersion: answered \"%.64s\", expected \"%s\" (the "
-                          "version asked for)",
-                          a->command, s ? s : "", a->api_version);
+                          "exec plugin %s: apiVersion: expected \"%s\" (the version asked for), "
+                          "the answer has %s",
+                          a->command, a->api_version, s ? "another" : "none");
         goto done;
     }
     status = json_object_get(root, "status");

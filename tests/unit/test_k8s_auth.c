@@ -750,7 +750,8 @@ static void test_exec_failures(void)
     exec_once("version.sh", body, V1, &g, cmd, sizeof cmd);
     CU_ASSERT_EQUAL(g.rc, CORE_E_PARSE);
     assert_has(g.msg, "apiVersion");
-    assert_has(g.msg, V1BETA1);
+    assert_has(g.msg, V1);          /* the version asked for */
+    assert_lacks(g.msg, V1BETA1);   /* nothing the plugin printed is quoted */
     assert_lacks(g.msg, "execSECRET");
 
     /* Client certificates from plugins are refused. */

@@ -21,6 +21,8 @@ endif
 # Debian packages the build, the tests and the tools need.
 DEPS_BUILD := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libexpat1-dev \
               libyaml-dev zlib1g-dev libcunit1-dev libmicrohttpd-dev
+# The tests also drive the emulator with Debian's AWS CLI (/usr/bin/aws; large, tests only).
+DEPS_TEST  := awscli
 DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_TOOLS := bear
 
@@ -83,7 +85,7 @@ else
 STOKER := $(BUILD)/stoker
 endif
 
-.PHONY: all deps deps-fuzz deps-tools test _test sanitize _sanitize bench _bench fuzz _fuzz run \
+.PHONY: all deps deps-test deps-fuzz deps-tools test _test sanitize _sanitize bench _bench fuzz _fuzz run \
         _run clean compile_commands.json FORCE
 
 all: $(STOKER)
@@ -108,6 +110,9 @@ endef
 
 deps:
 	$(call install_missing,$(DEPS_BUILD))
+
+deps-test:
+	$(call install_missing,$(DEPS_TEST))
 
 deps-fuzz:
 	$(call install_missing,$(DEPS_FUZZ))
@@ -168,13 +173,13 @@ $(BENCH_BIN): $(BENCH_OBJS) $(LIB)
 
 # ---- tests ----------------------------------------------------------------------------------
 # The test binary finds the stoker binary and test data through these variables.
-test: deps
+test: deps deps-test
 	@$(MAKE) --no-print-directory _test
 
 _test: $(STOKER) $(TEST_BIN)
 	STOKER_BIN=$(abspath $(STOKER)) STOKER_TESTDATA=$(abspath tests/data) $(TEST_BIN)
 
-sanitize: deps
+sanitize: deps deps-test
 	@$(MAKE) --no-print-directory VARIANT=asan _sanitize
 
 _sanitize: $(STOKER) $(TEST_BIN)
@@ -194,7 +199,7 @@ _bench: $(BENCH_BIN)
 # links against those objects.
 FUZZ_SAN := -fsanitize=address,undefined
 FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -I. -D_GNU_SOURCE $(PKG_CFLAGS)
-FUZZ_LIB_SRCS := $(filter core/% aws/% k8s/% amiresolve/% userdata/% launcher/%,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter core/% aws/% k8s/% amiresolve/% userdata/% launcher/% sim/%,$(LIB_SRCS))
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/catalog_csv.o
 
 fuzz: deps deps-fuzz

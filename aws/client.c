@@ -571,7 +571,9 @@ static void call_service_error(struct call *k, long status, const char *code, co
     struct core_err err;
     int throttled = aws_error_is_throttling(code);
     int not_found = error_is_not_found(code);
-    int transient = status >= 500 || error_is_transient(code);
+    /* EC2 answers InsufficientInstanceCapacity with HTTP 500, but retrying the same request
+     * cannot help: the caller moves to another offering instead. */
+    int transient = (status >= 500 && !aws_error_is_capacity(code)) || error_is_transient(code);
 
     core_err_clear(&err);
     if (throttled && k->stat)

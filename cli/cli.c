@@ -33,6 +33,7 @@ static int cmd_help(const struct cli_config *cfg, int argc, char **argv, FILE *o
 
 static const struct cli_command commands[] = {
     {"aws", "make one AWS API call with stoker's own client (aws call --help)", cli_cmd_aws},
+    {"sim", "serve an emulated AWS account (EC2, SSM) on loopback (sim --help)", cli_cmd_sim},
     {"version", "print stoker's version, git commit and library versions", cmd_version},
     {"help", "show this help", cmd_help},
 };

@@ -52,7 +52,7 @@ struct launcher_itype {
     int32_t gpu_count;
     const char *gpu_name;         /* "a100", "" when none */
     const char *gpu_manufacturer; /* "nvidia", "" when none */
-    int64_t gpu_memory_mib;       /* per instance, 0 when none */
+    int64_t gpu_memory_mib;       /* per GPU (p4d.24xlarge: 40960 for each A100), 0 when none */
     int32_t accelerator_count;    /* Inferentia/Trainium devices */
     const char *accelerator_name; /* "inferentia", "" when none */
     int32_t enis;                 /* VPC limits, 0 when unknown */

@@ -320,6 +320,26 @@ static void test_service_error_not_retried(void)
     fx_cleanup(&f);
 }
 
+/* EC2 sends InsufficientInstanceCapacity with HTTP 500; retrying the same offering is useless,
+ * so the answer surfaces at once for the launcher to move on. */
+static void test_capacity_error_500_not_retried(void)
+{
+    struct fx f;
+    struct result r;
+    fx_init(&f);
+    expect(&f, 500,
+           "<Response><Errors><Error><Code>InsufficientInstanceCapacity</Code><Message>none left"
+           "</Message></Error></Errors><RequestID>req-ice</RequestID></Response>",
+           NULL, 0);
+    CU_ASSERT_EQUAL_FATAL(describe_subnets(&f, &r, 0), 0);
+    run(&f, &r);
+    CU_ASSERT_EQUAL(r.rc, CORE_E_SERVICE);
+    CU_ASSERT_EQUAL(r.err.http_status, 500);
+    CU_ASSERT_STRING_EQUAL(r.err.service_code, "InsufficientInstanceCapacity");
+    CU_ASSERT_EQUAL(core_http_script_nrequests(f.script), 1);
+    fx_cleanup(&f);
+}
+
 static void test_throttling_retried_with_backoff(void)
 {
     struct fx f;
@@ -898,6 +918,7 @@ static void test_error_classes(void)
 TESTS_SUITE(aws_client, "aws_client", NULL, NULL, TESTS_CASE(test_config_region_and_endpoints),
             TESTS_CASE(test_config_errors), TESTS_CASE(test_query_signed_on_the_wire),
             TESTS_CASE(test_service_error_not_retried),
+            TESTS_CASE(test_capacity_error_500_not_retried),
             TESTS_CASE(test_throttling_retried_with_backoff), TESTS_CASE(test_attempts_exhausted),
             TESTS_CASE(test_retry_quota_stops_storms), TESTS_CASE(test_proxy_pages),
             TESTS_CASE(test_not_found_eventual_consistency),

@@ -1,0 +1,242 @@
+/*
+ * cli/cmd_sim.c — `stoker sim serve`: the emulated AWS account (EC2 Query, SSM JSON 1.1) on a
+ * loopback HTTP server in real time, for the AWS CLI, SDKs or a stoker controller pointed at
+ * it through an env file. (`stoker sim --scenario`, the virtual-time run, comes later.)
+ *
+ * Invariants: every flag is validated before anything is built, and a bad one names itself and
+ * what was expected (exit 2); the env file is written before the "listening" line, so a parent
+ * that waits for that line can read the file at once; the line is flushed; SIGTERM / SIGINT end
+ * the loop and the command exits 0; only loopback addresses are served.
+ */
+#include "cli/cli.h"
+
+#include "core/core.h"
+#include "sim/sim.h"
+
+#include <string.h>
+
+#define SIM_DEFAULT_LISTEN "127.0.0.1:4566"
+#define SIM_DEFAULT_ENV_FILE "./stoker-sim.env"
+
+static void sim_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: stoker sim serve [--listen HOST:PORT] [--env-file PATH] [--seed N]\n"
+            "                        [--region R] [--cluster NAME] [--fault ITEM]...\n"
+            "                        [--boot STEP=MEDIAN[/SIGMA]]...\n"
+            "\n"
+            "Serves an emulated AWS account (EC2 and SSM, real wire formats, SigV4 checked)\n"
+            "on a loopback address until SIGTERM or SIGINT, and writes an env file with\n"
+            "AWS_ENDPOINT_URL, the region and the account's keys for clients to source.\n"
+            "\n"
+            "flags:\n"
+            "  --listen HOST:PORT   loopback address to serve on (default " SIM_DEFAULT_LISTEN
+            "; port 0 = any free port)\n"
+            "  --env-file PATH      where to write the env file (default " SIM_DEFAULT_ENV_FILE
+            ")\n"
+            "  --seed N             PRNG seed for identifiers, delays and faults (default 0)\n"
+            "  --region R           the account's region (default us-east-1)\n"
+            "  --cluster NAME       cluster name in the discovery tags (default sim)\n"
+            "  --fault ITEM         ice=TYPE@ZONE, throttle=on|off, error-rate=0.01,\n"
+            "                       latency=50ms, consistency=5s (repeatable)\n"
+            "  --boot STEP=MEDIAN   override a boot-model step, e.g. launch=20s or start=5s/0.3\n"
+            "                       (repeatable)\n"
+            "  -h, --help           show this help\n"
+            "\n"
+            "example:\n"
+            "  stoker sim serve --listen 127.0.0.1:0 --env-file /tmp/sim.env &\n"
+            "  set -a; . /tmp/sim.env; set +a; aws ec2 describe-subnets\n");
+}
+
+/* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i] (advancing *i), or NULL when the
+ * argument is not this flag. *missing is set when it is the flag but has no value. */
+static const char *take(int argc, char **argv, int *i, const char *flag, int *missing)
+{
+    size_t n = strlen(flag);
+    const char *a = argv[*i];
+
+    if (strncmp(a, flag, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    (*i)++;
+    return argv[*i];
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into host (brackets kept off) and port. */
+static int parse_listen(const char *s, char *host, size_t hostsz, uint16_t *port)
+{
+    const char *colon;
+    size_t hlen;
+    int64_t p;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return CORE_E_INVAL;
+        colon = close + 1;
+        hlen = (size_t)(close - s - 1);
+        s++;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return CORE_E_INVAL;
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen == 0 || hlen >= hostsz || core_parse_i64(colon + 1, 0, 65535, &p) != 0)
+        return CORE_E_INVAL;
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static int serve(int argc, char **argv, FILE *out, FILE *errout)
+{
+    const char *listen = SIM_DEFAULT_LISTEN, *env_file = SIM_DEFAULT_ENV_FILE;
+    char host[64], endpoint[128];
+    struct sim_aws_opts o;
+    struct sim_server_opts so;
+    struct core_loop_opts lo = {1, 0};
+    struct core_clock *clock = NULL;
+    struct core_loop *loop = NULL;
+    struct sim_aws *a = NULL;
+    struct sim_server *srv = NULL;
+    struct sim_aws_stats st;
+    struct core_err err;
+    uint16_t port = 0;
+    int rc = CLI_EXIT_FAIL;
+
+    core_err_clear(&err);
+    sim_aws_opts_default(&o);
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        int missing = 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            sim_usage(out);
+            return CLI_EXIT_OK;
+        } else if ((v = take(argc, argv, &i, "--listen", &missing)) != NULL) {
+            listen = v;
+        } else if ((v = take(argc, argv, &i, "--env-file", &missing)) != NULL) {
+            if (!*v) {
+                fprintf(errout, "stoker sim serve: --env-file: expected a path\n");
+                return CLI_EXIT_USAGE;
+            }
+            env_file = v;
+        } else if ((v = take(argc, argv, &i, "--seed", &missing)) != NULL) {
+            int64_t seed;
+            if (core_parse_i64(v, 0, INT64_MAX, &seed) != 0) {
+                fprintf(errout, "stoker sim serve: --seed: expected a non-negative integer, "
+                                "got '%s'\n", v);
+                return CLI_EXIT_USAGE;
+            }
+            o.seed = (uint64_t)seed;
+        } else if ((v = take(argc, argv, &i, "--region", &missing)) != NULL) {
+            if (!*v || strlen(v) >= 64) {
+                fprintf(errout, "stoker sim serve: --region: expected a region name such as "
+                                "us-east-1\n");
+                return CLI_EXIT_USAGE;
+            }
+            o.region = v;
+        } else if ((v = take(argc, argv, &i, "--cluster", &missing)) != NULL) {
+            if (!*v || strlen(v) >= 100) {
+                fprintf(errout, "stoker sim serve: --cluster: expected a cluster name of 1 to "
+                                "99 characters\n");
+                return CLI_EXIT_USAGE;
+            }
+            o.cluster_name = v;
+        } else if ((v = take(argc, argv, &i, "--fault", &missing)) != NULL) {
+            if (sim_faults_parse(&o.faults, v, &err) != 0) {
+                fprintf(errout, "stoker sim serve: --fault: %s\n", err.message);
+                return CLI_EXIT_USAGE;
+            }
+        } else if ((v = take(argc, argv, &i, "--boot", &missing)) != NULL) {
+            if (sim_boot_model_set(&o.boot, v, &err) != 0) {
+                fprintf(errout, "stoker sim serve: --boot: %s\n", err.message);
+                return CLI_EXIT_USAGE;
+            }
+        } else if (missing) {
+            fprintf(errout, "stoker sim serve: %s: expected a value\n\n", argv[i]);
+            sim_usage(errout);
+            return CLI_EXIT_USAGE;
+        } else {
+            fprintf(errout, "stoker sim serve: unknown argument '%s'\n\n", argv[i]);
+            sim_usage(errout);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (parse_listen(listen, host, sizeof host, &port) != 0) {
+        fprintf(errout, "stoker sim serve: --listen: expected HOST:PORT with a loopback host "
+                        "and a port from 0 to 65535, got '%s'\n", listen);
+        return CLI_EXIT_USAGE;
+    }
+    memset(&so, 0, sizeof so);
+    so.host = host;
+    so.port = port;
+
+    clock = core_clock_real_new();
+    if (!clock || core_loop_new(clock, &lo, &loop, &err) != 0) {
+        fprintf(errout, "stoker sim serve: %s\n", err.message[0] ? err.message : "out of memory");
+        goto done;
+    }
+    if (sim_aws_new(loop, &o, &a, &err) != 0) {
+        fprintf(errout, "stoker sim serve: %s\n", err.message);
+        goto done;
+    }
+    if (sim_server_new(loop, &so, sim_aws_handle, a, &srv, &err) != 0) {
+        fprintf(errout, "stoker sim serve: --listen %s: %s\n", listen, err.message);
+        rc = err.code == CORE_E_INVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        goto done;
+    }
+    snprintf(endpoint, sizeof endpoint, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u",
+             host, (unsigned)sim_server_port(srv));
+    if (sim_aws_write_env(a, endpoint, env_file, &err) != 0) {
+        fprintf(errout, "stoker sim serve: --env-file %s: %s\n", env_file, err.message);
+        goto done;
+    }
+    fprintf(out, "stoker sim serve: listening on %s env-file=%s\n", endpoint, env_file);
+    fflush(out);
+    if (core_loop_run(loop, &err) != 0) {
+        fprintf(errout, "stoker sim serve: %s\n", err.message);
+        goto done;
+    }
+    sim_aws_stats(a, &st);
+    fprintf(errout, "stoker sim serve: stopped (signal %d) after %lu requests, %lu instances "
+                    "launched\n", core_loop_stop_signal(loop), st.requests, st.launched);
+    rc = CLI_EXIT_OK;
+done:
+    sim_server_free(srv);
+    sim_aws_free(a);
+    core_loop_free(loop);
+    core_clock_free(clock);
+    return rc;
+}
+
+int cli_cmd_sim(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout)
+{
+    (void)cfg;
+    if (argc < 2) {
+        sim_usage(errout);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        sim_usage(out);
+        return CLI_EXIT_OK;
+    }
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--scenario") == 0 || strncmp(argv[i], "--scenario=", 11) == 0) {
+            fprintf(errout, "stoker sim: sim --scenario is not implemented yet\n");
+            return CLI_EXIT_USAGE;
+        }
+    if (strcmp(argv[1], "serve") == 0)
+        return serve(argc, argv, out, errout);
+    fprintf(errout, "stoker sim: unknown subcommand '%s'; expected serve\n\n", argv[1]);
+    sim_usage(errout);
+    return CLI_EXIT_USAGE;
+}

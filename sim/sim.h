@@ -1,0 +1,231 @@
+/*
+ * sim/sim.h — the public interface of stoker's sim module: emulated AWS (EC2 Query, SSM JSON
+ * 1.1) speaking the real wire formats, the boot-time model behind its instances, the faults it
+ * can inject, an in-process transport (for `stoker sim`, virtual time) and a loopback HTTP
+ * server (for `stoker sim serve`, real time).
+ *
+ * Invariants kept by everything declared here:
+ *  - Every external symbol starts with sim_ (types, functions) or SIM_ (macros).
+ *  - The emulator sees only bytes: a request is a method, a target, headers and a body exactly
+ *    as they would cross the wire, and an answer is a status, headers and a body. The same
+ *    client code therefore runs against it as against AWS; nothing in stoker's controller path
+ *    links to the emulator except through struct core_http_transport.
+ *  - All time comes from the loop's clock; all randomness from PRNGs seeded by the options, so a
+ *    run is reproducible for a given seed and the same sequence of requests.
+ *  - Single-threaded: every function runs on the loop's thread. The HTTP server drives
+ *    libmicrohttpd from the loop (no server threads).
+ *  - Functions that can fail return 0 or a negative CORE_E_* code with detail in a caller-owned
+ *    struct core_err (may be NULL); out-parameters are written only on success; _free accepts
+ *    NULL. Nothing here logs.
+ */
+#ifndef STOKER_SIM_H
+#define STOKER_SIM_H
+
+#include "core/core.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------------------------------ */
+/* Boot-time model                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Every delay an emulated instance or node goes through. Each is drawn from a lognormal
+ * distribution with the median and shape of its row, clamped to [min, max]; the rows form one
+ * table (sim_boot_model_default) that reports print, so every figure says which model made it. */
+enum sim_boot_step {
+    SIM_BOOT_LAUNCH = 0, /* RunInstances / CreateFleet: pending -> running */
+    SIM_BOOT_START,      /* StartInstances of a stopped instance: pending -> running */
+    SIM_BOOT_RESUME,     /* StartInstances of a hibernated instance: pending -> running */
+    SIM_BOOT_STOP,       /* StopInstances: stopping -> stopped */
+    SIM_BOOT_HIBERNATE,  /* StopInstances Hibernate=true: stopping -> stopped (RAM saved) */
+    SIM_BOOT_TERMINATE,  /* TerminateInstances: shutting-down -> terminated */
+    SIM_BOOT_JOIN_COLD,  /* first boot with a join configuration: running -> Node registered */
+    SIM_BOOT_JOIN_WARM,  /* warmed instance started with join user data: running -> registered */
+    SIM_BOOT_READY,      /* Node registered -> Ready */
+    SIM_BOOT_WARMUP,     /* warm-up user data: image pulls and root volume hydration -> power off */
+    SIM_BOOT_COUNT
+};
+
+struct sim_boot_param {
+    const char *name;   /* "launch", "start", ... (static) */
+    double median_s;    /* seconds */
+    double sigma;       /* lognormal shape; 0 = always the median */
+    double min_s, max_s;
+    const char *source; /* where the median comes from (static text) */
+};
+struct sim_boot_model {
+    struct sim_boot_param step[SIM_BOOT_COUNT];
+};
+
+/* The default table (medians from published measurements; see docs/simulator.md). */
+void sim_boot_model_default(struct sim_boot_model *m);
+/* Applies one override "name=median" or "name=median/sigma", e.g. "launch=20s",
+ * "start=5s/0.3". CORE_E_INVAL naming the step or the value otherwise; *m unchanged then. */
+int sim_boot_model_set(struct sim_boot_model *m, const char *spec,
+                       struct core_err *err) CORE_NODISCARD;
+/* The step's row by name, or NULL. */
+const struct sim_boot_param *sim_boot_model_find(const struct sim_boot_model *m,
+                                                 const char *name);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Faults                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+#define SIM_ICE_MAX 64u
+
+/* Insufficient capacity for one (instance type, zone) pair; "*" matches any. */
+struct sim_ice_rule {
+    char instance_type[64];
+    char zone[32];
+};
+
+struct sim_faults {
+    struct sim_ice_rule ice[SIM_ICE_MAX];
+    size_t nice;
+    int throttle;              /* EC2-like token buckets per action and the launch bucket;
+                                  on by default */
+    double error_rate;         /* probability of a random 500 InternalError / 503 Unavailable */
+    core_ns latency;           /* median added to every answer (uniform 0.5x..1.5x) */
+    core_ns consistency_delay; /* a new instance is missing from describes for this long */
+};
+
+/* Applies one fault item to *f:
+ *   ice=TYPE@ZONE (either may be '*'), throttle=on|off, error-rate=0.01, latency=50ms,
+ *   consistency=5s.
+ * CORE_E_INVAL naming the item and what was expected otherwise; *f unchanged then. */
+int sim_faults_parse(struct sim_faults *f, const char *item, struct core_err *err) CORE_NODISCARD;
+
+/* ------------------------------------------------------------------------------------------ */
+/* HTTP-level seam                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+struct sim_header {
+    const char *name;
+    const char *value;
+};
+
+/* A request as received. Everything is borrowed for the call. target is the request-target in
+ * origin form ("/", "/path?query"), percent-encoded as sent. */
+struct sim_http_req {
+    const char *method;
+    const char *target;
+    const struct sim_header *headers;
+    size_t nheaders;
+    const char *body;
+    size_t body_len;
+};
+
+/* A handler fills resp (zeroed by the caller, body initialised with a limit; status, headers
+ * through core_http_response_add_header, body) and may ask for the answer to be delayed by
+ * *delay (latency faults). It never fails: problems become HTTP answers. */
+typedef void (*sim_handler_fn)(void *ud, const struct sim_http_req *req,
+                               struct core_http_response *resp, core_ns *delay);
+
+/* An in-process transport that hands each request to fn on the loop and answers from the loop
+ * after the handler's delay (never from inside submit). Streaming requests get the whole body
+ * as one piece. URLs may use any scheme and host; only the target is passed on, with a Host
+ * header added from the URL when the request has none. loop, fn and ud are borrowed. */
+int sim_transport_new(struct core_loop *loop, sim_handler_fn fn, void *ud,
+                      struct core_http_transport **out, struct core_err *err) CORE_NODISCARD;
+
+/* A loopback HTTP/1.1 server (libmicrohttpd, driven from the loop; no threads). */
+struct sim_server;
+struct sim_server_opts {
+    const char *host;    /* must be a loopback address; default "127.0.0.1" */
+    uint16_t port;       /* 0 = any free port */
+    size_t max_body;     /* request bodies; default 16 MiB (413 beyond) */
+};
+int sim_server_new(struct core_loop *loop, const struct sim_server_opts *opts, sim_handler_fn fn,
+                   void *ud, struct sim_server **out, struct core_err *err) CORE_NODISCARD;
+uint16_t sim_server_port(const struct sim_server *s);
+/* Stops listening, drops open connections, frees. Accepts NULL. */
+void sim_server_free(struct sim_server *s);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Emulated AWS account: EC2 and SSM                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+#define SIM_AWS_ACCESS_KEY_ID "AKIASTOKERSIM0000001"
+#define SIM_AWS_SECRET_ACCESS_KEY "stoker-sim-secret-access-key-not-a-secret"
+#define SIM_AWS_ACCOUNT_ID "123456789012"
+#define SIM_AWS_REGION "us-east-1"
+#define SIM_AWS_CLUSTER "sim"
+
+struct sim_aws;
+
+struct sim_aws_opts {
+    const char *region;            /* default SIM_AWS_REGION */
+    const char *account_id;        /* default SIM_AWS_ACCOUNT_ID */
+    const char *cluster_name;      /* discovery tags on subnets and security groups; "sim" */
+    const char *access_key_id;     /* the one accepted key pair; defaults SIM_AWS_* */
+    const char *secret_access_key;
+    uint64_t seed;                 /* PRNG seed (0 is a valid seed) */
+    struct sim_faults faults;
+    struct sim_boot_model boot;
+    core_ns terminated_ttl;        /* how long terminated instances stay visible; default 1 h */
+    int skip_signature_check;      /* benchmarks of the handlers alone; never in serve */
+};
+
+/* Defaults: region, account, cluster, keys, throttling on, no other fault, the default boot
+ * model, terminated instances visible for an hour. */
+void sim_aws_opts_default(struct sim_aws_opts *o);
+
+/* Builds the account: a VPC with a subnet in each of three zones, security groups, the
+ * EKS-optimised images and their SSM parameters, the instance types of the compiled-in catalog
+ * with per-zone offerings and prices. Strings in opts are copied. loop is borrowed: its clock
+ * drives instance transitions (timers on the loop). */
+int sim_aws_new(struct core_loop *loop, const struct sim_aws_opts *opts, struct sim_aws **out,
+                struct core_err *err) CORE_NODISCARD;
+/* Cancels its timers and frees everything. Accepts NULL. */
+void sim_aws_free(struct sim_aws *a);
+
+/* Answers one EC2 or SSM request (a sim_handler_fn; ud is the struct sim_aws). The service is
+ * taken from the SigV4 credential scope (ec2, ssm), or from X-Amz-Target for JSON requests. */
+void sim_aws_handle(void *ud, const struct sim_http_req *req, struct core_http_response *resp,
+                    core_ns *delay);
+
+const char *sim_aws_region(const struct sim_aws *a);
+const struct sim_boot_model *sim_aws_boot_model(const struct sim_aws *a);
+/* Instances known (terminated ones included until they age out). */
+size_t sim_aws_instance_count(const struct sim_aws *a);
+
+/* What an observer is told about an instance. Borrowed for the callback. */
+struct sim_instance_view {
+    const char *id;
+    const char *instance_type;
+    const char *zone;
+    const char *subnet_id;
+    const char *image_id;
+    const char *private_ip;
+    const char *private_dns;
+    const char *state;           /* EC2 state name after the change */
+    const unsigned char *user_data; /* raw bytes, NULL when none */
+    size_t user_data_len;
+    unsigned boots;              /* times it went pending -> running, this one included */
+    int resumed;                 /* this start resumed from hibernation */
+    int spot;
+};
+/* Called after every state change (from the loop). One observer; NULL removes it. */
+typedef void (*sim_aws_observer_fn)(void *ud, const struct sim_instance_view *v);
+void sim_aws_set_observer(struct sim_aws *a, sim_aws_observer_fn fn, void *ud);
+
+/* Counters, for the report and tests. */
+struct sim_aws_stats {
+    unsigned long requests;       /* answered, errors included */
+    unsigned long auth_failures;  /* bad or missing signatures */
+    unsigned long throttled;      /* RequestLimitExceeded / ThrottlingException sent */
+    unsigned long injected_errors;/* random 5xx */
+    unsigned long ice;            /* capacity errors from ICE rules */
+    unsigned long launched;       /* instances created */
+};
+void sim_aws_stats(const struct sim_aws *a, struct sim_aws_stats *out);
+
+/* Writes an env file (KEY=VALUE lines, readable by `set -a; . FILE` and docker --env-file):
+ * AWS_ENDPOINT_URL, AWS_REGION, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_EC2_METADATA_DISABLED. endpoint is "http://127.0.0.1:PORT". The file is written whole
+ * (temporary file + rename), mode 0600. */
+int sim_aws_write_env(const struct sim_aws *a, const char *endpoint, const char *path,
+                      struct core_err *err) CORE_NODISCARD;
+
+#endif /* STOKER_SIM_H */

@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #define SIM_BODY_MAX (64u * 1024u * 1024u)
+#define SIM_FORM_MAX (1024u * 1024u)  /* bytes of an EC2 form */
+#define SIM_FORM_PARAMS_MAX 5000u     /* parameters in an EC2 form (60 overrides need ~500) */
 #define SIM_SKEW_MAX ((core_ns)15 * 60 * 1000000000LL) /* SigV4 allows 15 minutes either way */
 #define SIM_DAY ((core_ns)86400 * 1000000000LL)
 #define SIM_AMI_OWNER "999999999999" /* the emulated image owner (alias "amazon") */
@@ -854,7 +856,14 @@ int sim_aws_write_env(const struct sim_aws *a, const char *endpoint, const char 
         rc = core_err_set(err, CORE_E_NOMEM, "env file %s: out of memory", path);
         goto out;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A fresh file: an old PATH.tmp (other mode, a symlink) must not decide where the
+     * secret goes or who can read it. */
+    if (unlink(tmp) != 0 && errno != ENOENT) {
+        rc = core_err_set(err, -errno, "env file %s: cannot remove stale %s: %s", path, tmp,
+                          strerror(errno));
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = core_err_set(err, -errno, "env file %s: cannot create %s: %s", path, tmp,
                           strerror(errno));
@@ -1115,7 +1124,6 @@ static enum auth_result check_sigv4(struct sim_aws *a, const struct sim_http_req
     struct core_buf canon, sts, sig;
     const char *date = req_header(req, "x-amz-date");
     const char *token = req_header(req, "x-amz-security-token");
-    const char *sha = req_header(req, "x-amz-content-sha256");
     core_ns when;
     enum auth_result res = AUTH_MISMATCH;
 
@@ -1154,7 +1162,9 @@ static enum auth_result check_sigv4(struct sim_aws *a, const struct sim_http_req
     params.wall = when;
     params.normalize_path = 1;
     params.sign_body = signed_list_has(ap->signed_headers, "x-amz-content-sha256");
-    params.unsigned_payload = sha && strcmp(sha, AWS_SIGV4_UNSIGNED_PAYLOAD) == 0;
+    /* EC2 and SSM always sign the body: an UNSIGNED-PAYLOAD claim is not honoured, so a
+     * signature can never cover a different body than the one received. */
+    params.unsigned_payload = 0;
     params.omit_session_token =
         token && !signed_list_has(ap->signed_headers, "x-amz-security-token");
     memset(&creds, 0, sizeof creds);
@@ -1255,10 +1265,24 @@ static void ec2_handle(struct sim_aws *a, const struct sim_http_req *req, const 
                        "The HTTP method must be POST (or GET with a query string).", request_id);
         goto out;
     }
+    if (form_len > SIM_FORM_MAX) {
+        ec2_error_body(resp, 400, "InvalidParameterValue",
+                       "The request is too large (at most 1 MiB of parameters).", request_id);
+        goto out;
+    }
     if (aws_query_parse(&q, form ? form : "", form_len, NULL) != 0) {
         ec2_error_body(resp, 400, "InvalidParameterValue",
                        "The request body is not a valid form (application/x-www-form-urlencoded).",
                        request_id);
+        goto out;
+    }
+    /* Handlers look parameters up by name (linear): bound their number so no request costs
+     * more than a few milliseconds. */
+    if (q.n > SIM_FORM_PARAMS_MAX) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The request has %zu parameters; at most %u are accepted.",
+                 q.n, SIM_FORM_PARAMS_MAX);
+        ec2_error_body(resp, 400, "InvalidParameterValue", msg, request_id);
         goto out;
     }
     c.action = aws_query_get(&q, "Action");
@@ -1320,7 +1344,10 @@ static void ssm_handle(struct sim_aws *a, const struct sim_http_req *req, const 
     }
     op = target + 10;
     if (a->opts.faults.throttle) {
-        struct sim_bucket *b = bucket_for(a, "ssm", op);
+        /* Buckets only for operations that exist: a bogus name must not add state. */
+        int known = strcmp(op, "GetParameter") == 0 || strcmp(op, "GetParameters") == 0 ||
+                    strcmp(op, "GetParametersByPath") == 0;
+        struct sim_bucket *b = bucket_for(a, "ssm", known ? op : "unknown");
         if (b && !sim_bucket_take(b, 1, sim_now(a))) {
             a->stats.throttled++;
             sim_json_error(resp, 400, "ThrottlingException", "Rate exceeded", request_id);

@@ -126,6 +126,11 @@ int sim_boot_model_set(struct sim_boot_model *m, const char *spec, struct core_e
             return CORE_E_INVAL;
         }
     }
+    if (median > 86400.0) {
+        core_err_set(err, CORE_E_INVAL,
+                     "boot model override '%s': median must be at most a day (86400s)", spec);
+        return CORE_E_INVAL;
+    }
     row->median_s = median;
     row->sigma = sigma;
     /* The clamp follows an explicit median so an override is never silently cut. */
@@ -202,5 +207,9 @@ core_ns sim_boot_draw(const struct sim_boot_model *m, enum sim_boot_step step, s
         v = p->min_s;
     if (v > p->max_s)
         v = p->max_s;
+    if (!(v >= 0)) /* NaN from a hand-made table */
+        v = 0;
+    if (v > 864000.0) /* ten days: far beyond any row, and safe to convert */
+        v = 864000.0;
     return (core_ns)(v * 1e9);
 }

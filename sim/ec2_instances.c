@@ -391,6 +391,11 @@ void sim_instances_advance(struct sim_aws *a)
      * due and the scan is skipped: describes stay O(answer), not O(instances). */
     if (now < a->timer_at)
         return;
+    /* The observer may call back into the account (a request, which advances first); the
+     * outer pass finishes the work, so a nested one would only free what it still holds. */
+    if (a->advancing)
+        return;
+    a->advancing = 1;
 
     /* Transitions first, in launch order. The observer may add instances (the array may move),
      * so every step re-reads a->instances. */
@@ -420,6 +425,7 @@ void sim_instances_advance(struct sim_aws *a)
     }
     a->ninstances = w;
     arm_exact(a, earliest);
+    a->advancing = 0;
 }
 
 void sim_instances_cleanup(struct sim_aws *a)

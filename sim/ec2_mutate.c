@@ -574,6 +574,24 @@ static void token_store(struct sim_ec2_ctx *c)
     memcpy(t->body, c->body->data ? c->body->data : "", c->body->len);
     t->body[c->body->len] = '\0';
     t->body_len = c->body->len;
+    /* Bounded: a client making endless distinct tokens must not grow the account forever. */
+    if (core_map_len(a->tokens) >= SIM_TOKENS_MAX && !core_map_get(a->tokens, key, NULL)) {
+        size_t it = 0;
+        const char *k, *oldest_key = NULL;
+        void *v;
+        uint64_t oldest = UINT64_MAX;
+        while (core_map_next(a->tokens, &it, &k, &v))
+            if (((struct sim_token *)v)->seq < oldest) {
+                oldest = ((struct sim_token *)v)->seq;
+                oldest_key = k;
+            }
+        if (oldest_key) {
+            char victim[160];
+            core_strlcpy(victim, oldest_key, sizeof victim); /* the map owns oldest_key */
+            token_free(core_map_del(a->tokens, victim));
+        }
+    }
+    t->seq = ++a->token_seq;
     if (core_map_set(a->tokens, key, t, &old) != 0) {
         token_free(t);
         return;
@@ -756,6 +774,9 @@ int sim_ec2_create_launch_template(struct sim_ec2_ctx *c)
     if (lt_by_name(a, name))
         return sim_ec2_fail(c, 400, "InvalidLaunchTemplateName.AlreadyExistsException",
                             "Launch template name already in use.");
+    if (a->nlts >= SIM_LT_MAX)
+        return sim_ec2_fail(c, 400, "LaunchTemplateLimitExceeded",
+                            "You have reached the limit of %u launch templates.", SIM_LT_MAX);
     if (desc && strlen(desc) > 255)
         return sim_ec2_fail(c, 400, "InvalidParameterValue",
                             "VersionDescription must be at most 255 characters");
@@ -1063,6 +1084,8 @@ static int launch_resolve(struct sim_aws *a, const struct params *p, const struc
     l->spec.user_data = l->user_data;
     l->spec.profile_arn = l->profile_arn[0] ? l->profile_arn : NULL;
     l->spec.key_name = pget(p, "KeyName");
+    if (l->spec.key_name && strlen(l->spec.key_name) > 255)
+        return ferr(f, 400, "InvalidKeyPair.Format", "Key pair names are at most 255 characters");
     l->spec.sg_ids = l->sgs.v;
     l->spec.nsg = l->sgs.n;
     l->spec.hibernation_configured = hib;

@@ -224,6 +224,7 @@ struct sim_lt_version {
     core_ns created;
     struct aws_query data;
 };
+#define SIM_LT_MAX 5000u /* launch templates per account (EC2's regional quota) */
 struct sim_lt {
     char id[SIM_ID_MAX];             /* "lt-" + 17 hex */
     char *name;
@@ -237,7 +238,9 @@ struct sim_lt {
 
 /* A ClientToken seen by RunInstances or CreateFleet: the same token with the same parameters
  * answers the same document again; with other parameters it is IdempotentParameterMismatch. */
+#define SIM_TOKENS_MAX 10000u /* remembered tokens; the oldest goes first */
 struct sim_token {
+    uint64_t seq;           /* store order, for evicting the oldest */
     char *action;
     uint64_t fingerprint;   /* hash of the request's parameters without ClientToken */
     char *body;             /* the success document first answered */
@@ -304,6 +307,8 @@ struct sim_aws {
     struct core_map *lt_by_id, *lt_by_name;
 
     struct core_map *tokens;          /* "<action>\n<token>" -> struct sim_token */
+    uint64_t token_seq;
+    int advancing;                    /* inside sim_instances_advance (observer re-entry) */
 
     struct sim_ssm_param *params;     /* sorted by name */
     size_t nparams;

@@ -158,7 +158,19 @@ static void call_handle(struct st_call *c)
     hr.body_len = c->req->body ? c->req->body_len : 0;
     memset(&c->resp, 0, sizeof c->resp);
     core_buf_init(&c->resp.body, ST_BODY_LIMIT);
+    /* The handler may reach back (an observer cancelling this call or destroying the
+     * transport): treat it like a delivery callback so nothing is freed under it. */
+    t->delivering = c;
     t->fn(t->ud, &hr, &c->resp, &delay);
+    t->delivering = NULL;
+    if (t->dying) {
+        transport_release(t);
+        return;
+    }
+    if (c->cancelled) {
+        call_drop(t, c);
+        return;
+    }
     c->answered = 1;
     if (delay < 0)
         delay = 0;

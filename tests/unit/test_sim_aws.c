@@ -439,6 +439,7 @@ static void test_boot_model(void)
     CU_ASSERT_EQUAL(sim_boot_model_set(&m, "warp=1s", NULL), CORE_E_INVAL);
     CU_ASSERT_EQUAL(sim_boot_model_set(&m, "stop=-1s", NULL), CORE_E_INVAL);
     CU_ASSERT_EQUAL(sim_boot_model_set(&m, "stop=1s/9", NULL), CORE_E_INVAL);
+    CU_ASSERT_EQUAL(sim_boot_model_set(&m, "launch=1e12s", NULL), CORE_E_INVAL);
 }
 
 static void test_env_file(void)
@@ -479,6 +480,197 @@ static void test_bad_region_refused(void)
     fx_close(&f);
 }
 
+/* An unsigned request straight to the handler (accounts built with skip_signature_check). */
+static int call_plain(struct sim_aws *a, const char *body, char *out, size_t outsz)
+{
+    struct sim_header h = {"Content-Type", "application/x-www-form-urlencoded"};
+    struct sim_http_req req = {"POST", "/", &h, 1, body, strlen(body)};
+    struct core_http_response resp;
+    core_ns delay;
+    int status;
+    memset(&resp, 0, sizeof resp);
+    core_buf_init(&resp.body, 64u << 20);
+    sim_aws_handle(a, &req, &resp, &delay);
+    status = (int)resp.status;
+    if (out)
+        core_strlcpy(out, core_buf_cstr(&resp.body), outsz);
+    core_http_response_cleanup(&resp);
+    return status;
+}
+
+struct reentry {
+    struct sim_aws *a;
+    int terminated_seen;
+    int nested_status;
+};
+
+static void reentrant_observer(void *ud, const struct sim_instance_view *v)
+{
+    struct reentry *r = ud;
+    if (strcmp(v->state, "terminated") != 0)
+        return;
+    r->terminated_seen++;
+    /* A controller reacting to the change with a request, from inside the callback. */
+    r->nested_status = call_plain(r->a, "Action=DescribeInstances&Version=2016-11-15", NULL, 0);
+}
+
+static void test_observer_may_call_back(void)
+{
+    struct fx f;
+    struct sim_aws_opts o;
+    struct reentry r = {0};
+    char body[8192], id[32] = "", form[128];
+    const char *p;
+
+    sim_aws_opts_default(&o);
+    o.skip_signature_check = 1;
+    o.faults.throttle = 0;
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, &o), 0);
+    r.a = f.a;
+    sim_aws_set_observer(f.a, reentrant_observer, &r);
+    CU_ASSERT_EQUAL(call_plain(f.a,
+                               "Action=RunInstances&Version=2016-11-15&ImageId=" 
+                               "ami-00000000000000000&InstanceType=m5.large&MinCount=1&MaxCount=1",
+                               body, sizeof body),
+                    400); /* no such image: find a real one first */
+    {
+        const struct sim_image *im = NULL;
+        for (size_t i = 0; i < f.a->nimages && !im; i++)
+            if (strcmp(f.a->images[i]->arch, "x86_64") == 0 &&
+                f.a->images[i]->family == SIM_AMI_AL2023)
+                im = f.a->images[i];
+        CU_ASSERT_PTR_NOT_NULL_FATAL(im);
+        snprintf(form, sizeof form,
+                 "Action=RunInstances&Version=2016-11-15&ImageId=%s&InstanceType=c5.large&"
+                 "MinCount=1&MaxCount=1",
+                 im->id);
+    }
+    /* The first subnet's zone may lack c5.large: try each subnet. */
+    for (size_t s = 0; s < f.a->nsubnets && !id[0]; s++) {
+        char full[256];
+        snprintf(full, sizeof full, "%s&SubnetId=%s", form, f.a->subnets[s].id);
+        if (call_plain(f.a, full, body, sizeof body) == 200 && (p = strstr(body, "<instanceId>")))
+            core_strlcpy(id, p + 12, 20);
+    }
+    CU_ASSERT_EQUAL_FATAL(strlen(id), 19);
+    CU_ASSERT_EQUAL(core_clock_advance(f.clock, (core_ns)60 * CORE_NS_PER_S), 0);
+    snprintf(form, sizeof form, "Action=TerminateInstances&Version=2016-11-15&InstanceId.1=%s", id);
+    CU_ASSERT_EQUAL(call_plain(f.a, form, NULL, 0), 200);
+    /* Far past shutting-down and past the terminated TTL: the next request applies both in
+     * one pass while the observer calls back in. */
+    CU_ASSERT_EQUAL(core_clock_advance(f.clock, (core_ns)3 * 3600 * CORE_NS_PER_S), 0);
+    CU_ASSERT_EQUAL(call_plain(f.a, "Action=DescribeInstances&Version=2016-11-15", body,
+                               sizeof body),
+                    200);
+    CU_ASSERT_EQUAL(r.terminated_seen, 1);
+    CU_ASSERT_EQUAL(r.nested_status, 200);
+    CU_ASSERT_PTR_NULL(strstr(body, id)); /* aged out */
+    CU_ASSERT_EQUAL(sim_aws_instance_count(f.a), 0);
+    fx_close(&f);
+}
+
+/* A signature made over UNSIGNED-PAYLOAD does not let another body through. */
+static void test_unsigned_payload_not_honoured(void)
+{
+    struct fx f;
+    struct aws_sigv4_header sh[2] = {{"Host", "ec2.us-east-1.amazonaws.com"},
+                                     {"Content-Type", "application/x-www-form-urlencoded"}};
+    struct aws_sigv4_request sreq = {0};
+    struct aws_sigv4_params params = {0};
+    struct aws_credentials creds = {0};
+    struct aws_sigv4_auth_headers auth = {0};
+    struct sim_header hdrs[8];
+    struct sim_http_req req = {0};
+    struct core_http_response resp = {0};
+    core_ns delay;
+    size_t nh = 0;
+    const char *body = "Action=DescribeSubnets&Version=2016-11-15";
+
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), 0);
+    sreq.method = "POST";
+    sreq.target = "/";
+    sreq.headers = sh;
+    sreq.nheaders = 2;
+    sreq.body = "anything";
+    sreq.body_len = 8;
+    params.region = "us-east-1";
+    params.service = "ec2";
+    params.wall = core_clock_wall(f.clock);
+    params.normalize_path = 1;
+    params.unsigned_payload = 1;
+    creds.access_key_id = (char *)(uintptr_t)SIM_AWS_ACCESS_KEY_ID;
+    creds.secret_access_key = (char *)(uintptr_t)SIM_AWS_SECRET_ACCESS_KEY;
+    CU_ASSERT_EQUAL_FATAL(aws_sigv4_sign_headers(&sreq, &creds, &params, &auth, NULL), 0);
+    for (size_t i = 0; i < 2; i++)
+        hdrs[nh++] = (struct sim_header){sh[i].name, sh[i].value};
+    for (size_t i = 0; i < auth.count; i++)
+        hdrs[nh++] = (struct sim_header){auth.h[i].name, auth.h[i].value};
+    hdrs[nh++] = (struct sim_header){"x-amz-content-sha256", AWS_SIGV4_UNSIGNED_PAYLOAD};
+    req.method = "POST";
+    req.target = "/";
+    req.headers = hdrs;
+    req.nheaders = nh;
+    req.body = body;
+    req.body_len = strlen(body);
+    core_buf_init(&resp.body, 1u << 20);
+    sim_aws_handle(f.a, &req, &resp, &delay);
+    CU_ASSERT_EQUAL(resp.status, 401);
+    core_http_response_cleanup(&resp);
+    aws_sigv4_auth_headers_cleanup(&auth);
+    fx_close(&f);
+}
+
+static void test_request_size_bounds(void)
+{
+    struct fx f;
+    struct sim_aws_opts o;
+    struct core_buf b;
+    char out[2048];
+
+    sim_aws_opts_default(&o);
+    o.skip_signature_check = 1;
+    o.faults.throttle = 0;
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, &o), 0);
+    core_buf_init(&b, 8u << 20);
+    CU_ASSERT_EQUAL_FATAL(core_buf_append_str(&b, "Action=DescribeSubnets&Version=2016-11-15"), 0);
+    for (int i = 0; i < 6000; i++)
+        CU_ASSERT_EQUAL_FATAL(core_buf_appendf(&b, "&P%d=x", i), 0);
+    CU_ASSERT_EQUAL(call_plain(f.a, core_buf_cstr(&b), out, sizeof out), 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "at most 5000"));
+    core_buf_reset(&b);
+    CU_ASSERT_EQUAL_FATAL(core_buf_append_str(&b, "Action=DescribeSubnets&Version=2016-11-15&X="),
+                          0);
+    for (int i = 0; i < (1 << 20); i++)
+        CU_ASSERT_EQUAL_FATAL(core_buf_append_char(&b, 'a'), 0);
+    CU_ASSERT_EQUAL(call_plain(f.a, core_buf_cstr(&b), out, sizeof out), 400);
+    core_buf_cleanup(&b);
+    fx_close(&f);
+}
+
+static void test_env_file_replaces_stale_tmp(void)
+{
+    struct fx f;
+    char dir[] = "/tmp/stoker-sim-env2-XXXXXX";
+    char path[256], tmp[300], target[300];
+    struct stat st;
+
+    CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/sim.env", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(target, sizeof target, "%s/elsewhere", dir);
+    /* A stale PATH.tmp that is a symlink elsewhere must not receive the secret. */
+    CU_ASSERT_EQUAL(symlink(target, tmp), 0);
+    CU_ASSERT_EQUAL(sim_aws_write_env(f.a, "http://127.0.0.1:1", path, NULL), 0);
+    CU_ASSERT_NOT_EQUAL(stat(target, &st), 0);
+    CU_ASSERT_EQUAL(lstat(path, &st), 0);
+    CU_ASSERT(S_ISREG(st.st_mode));
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    unlink(path);
+    rmdir(dir);
+    fx_close(&f);
+}
+
 TESTS_SUITE(sim_aws, "sim_aws", NULL, NULL, TESTS_CASE(test_account_layout),
             TESTS_CASE(test_offerings_vary_by_zone),
             TESTS_CASE(test_signature_accepted_and_rejected),
@@ -486,4 +678,6 @@ TESTS_SUITE(sim_aws, "sim_aws", NULL, NULL, TESTS_CASE(test_account_layout),
             TESTS_CASE(test_throttling_bucket), TESTS_CASE(test_injected_errors_and_latency),
             TESTS_CASE(test_faults_parse), TESTS_CASE(test_ice_match),
             TESTS_CASE(test_boot_model), TESTS_CASE(test_env_file),
-            TESTS_CASE(test_bad_region_refused))
+            TESTS_CASE(test_bad_region_refused), TESTS_CASE(test_observer_may_call_back),
+            TESTS_CASE(test_unsigned_payload_not_honoured),
+            TESTS_CASE(test_request_size_bounds), TESTS_CASE(test_env_file_replaces_stale_tmp))

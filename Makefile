@@ -22,7 +22,7 @@ endif
 DEPS_BUILD := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libexpat1-dev \
               libyaml-dev zlib1g-dev libcunit1-dev libmicrohttpd-dev
 # The tests also drive the emulator with Debian's AWS CLI (/usr/bin/aws; large, tests only).
-DEPS_TEST  := awscli
+DEPS_TEST  := awscli python3-yaml $(if $(wildcard /usr/bin/kubectl),,kubernetes-client)
 DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_TOOLS := bear
 

@@ -25,5 +25,7 @@ int cli_main(int argc, char **argv, FILE *out, FILE *errout);
 /* Subcommands: argv[0] is the command's name; cfg is borrowed. Each returns an enum cli_exit. */
 int cli_cmd_aws(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
 int cli_cmd_sim(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
+int cli_cmd_ami(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
+int cli_cmd_userdata(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
 
 #endif

@@ -1,39 +1,59 @@
 /*
- * cli/cmd_sim.c — `stoker sim serve`: the emulated AWS account (EC2 Query, SSM JSON 1.1) on a
- * loopback HTTP server in real time, for the AWS CLI, SDKs or a stoker controller pointed at
- * it through an env file. (`stoker sim --scenario`, the virtual-time run, comes later.)
+ * cli/cmd_sim.c — `stoker sim serve`: the emulated AWS account (EC2 Query, SSM JSON 1.1) and
+ * the emulated Kubernetes API (with stoker's CRDs) on one loopback HTTP port in real time, for
+ * the AWS CLI, kubectl, SDKs or a stoker controller pointed at it through an env file and a
+ * kubeconfig. (`stoker sim --scenario`, the virtual-time run, comes later.)
+ *
+ * Requests are routed by path: the Kubernetes API's roots (/api, /apis, /version, /healthz,
+ * /readyz, /livez, /openapi) go to the emulated API server, everything else (AWS clients post
+ * to "/") to the emulated account.
  *
  * Invariants: every flag is validated before anything is built, and a bad one names itself and
- * what was expected (exit 2); the env file is written before the "listening" line, so a parent
- * that waits for that line can read the file at once; the line is flushed; SIGTERM / SIGINT end
- * the loop and the command exits 0; only loopback addresses are served.
+ * what was expected (exit 2); the env file and the kubeconfig are written before the
+ * "listening" line, so a parent that waits for that line can read them at once; the line is
+ * flushed; SIGTERM / SIGINT end the loop and the command exits 0; only loopback addresses are
+ * served.
  */
 #include "cli/cli.h"
 
 #include "core/core.h"
 #include "sim/sim.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SIM_DEFAULT_LISTEN "127.0.0.1:4566"
 #define SIM_DEFAULT_ENV_FILE "./stoker-sim.env"
+#define SIM_DEFAULT_KUBECONFIG "./stoker-sim.kubeconfig"
+#define SIM_DEFAULT_CRDS "deploy/crds"
+#define SIM_CRD_FILE_MAX (4u << 20)
+#define SIM_CRD_FILES_MAX 256u
 
 static void sim_usage(FILE *f)
 {
     fprintf(f,
-            "usage: stoker sim serve [--listen HOST:PORT] [--env-file PATH] [--seed N]\n"
-            "                        [--region R] [--cluster NAME] [--fault ITEM]...\n"
-            "                        [--boot STEP=MEDIAN[/SIGMA]]...\n"
+            "usage: stoker sim serve [--listen HOST:PORT] [--env-file PATH] [--kubeconfig PATH]\n"
+            "                        [--crds DIR] [--seed N] [--region R] [--cluster NAME]\n"
+            "                        [--fault ITEM]... [--boot STEP=MEDIAN[/SIGMA]]...\n"
             "\n"
             "Serves an emulated AWS account (EC2 and SSM, real wire formats, SigV4 checked)\n"
-            "on a loopback address until SIGTERM or SIGINT, and writes an env file with\n"
-            "AWS_ENDPOINT_URL, the region and the account's keys for clients to source.\n"
+            "and an emulated Kubernetes API (built-in kinds plus the CRDs in --crds) on one\n"
+            "loopback address until SIGTERM or SIGINT. Writes an env file with\n"
+            "AWS_ENDPOINT_URL, the region and the account's keys for clients to source, and\n"
+            "a kubeconfig for kubectl.\n"
             "\n"
             "flags:\n"
             "  --listen HOST:PORT   loopback address to serve on (default " SIM_DEFAULT_LISTEN
             "; port 0 = any free port)\n"
             "  --env-file PATH      where to write the env file (default " SIM_DEFAULT_ENV_FILE
             ")\n"
+            "  --kubeconfig PATH    where to write the kubeconfig (default "
+            SIM_DEFAULT_KUBECONFIG ")\n"
+            "  --crds DIR           load every *.yaml CustomResourceDefinition in DIR\n"
+            "                       (default " SIM_DEFAULT_CRDS ", relative to the current "
+            "directory)\n"
             "  --seed N             PRNG seed for identifiers, delays and faults (default 0)\n"
             "  --region R           the account's region (default us-east-1)\n"
             "  --cluster NAME       cluster name in the discovery tags (default sim)\n"
@@ -45,7 +65,8 @@ static void sim_usage(FILE *f)
             "\n"
             "example:\n"
             "  stoker sim serve --listen 127.0.0.1:0 --env-file /tmp/sim.env &\n"
-            "  set -a; . /tmp/sim.env; set +a; aws ec2 describe-subnets\n");
+            "  set -a; . /tmp/sim.env; set +a; aws ec2 describe-subnets\n"
+            "  kubectl --kubeconfig ./stoker-sim.kubeconfig get nodepools\n");
 }
 
 /* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i] (advancing *i), or NULL when the
@@ -97,11 +118,117 @@ static int parse_listen(const char *s, char *host, size_t hostsz, uint16_t *port
     return 0;
 }
 
+/* Both emulators behind one port. */
+struct sim_both {
+    struct sim_aws *aws;
+    struct sim_kube *kube;
+};
+
+/* Whether the request's path belongs to the Kubernetes API: its first segment is one of the
+ * API server's roots. AWS clients use "/" (Query and JSON protocols alike). */
+static int is_kube_path(const char *target)
+{
+    static const char *const roots[] = {"api", "apis", "version", "healthz", "readyz", "livez",
+                                        "openapi", NULL};
+    size_t n;
+
+    if (!target || target[0] != '/')
+        return 0;
+    target++;
+    n = strcspn(target, "/?");
+    for (size_t i = 0; roots[i]; i++)
+        if (strlen(roots[i]) == n && strncmp(target, roots[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+static void both_handle(void *ud, const struct sim_http_req *req,
+                        struct core_http_response *resp, core_ns *delay)
+{
+    struct sim_both *b = ud;
+    if (is_kube_path(req->target))
+        sim_kube_handle(b->kube, req, resp, delay);
+    else
+        sim_aws_handle(b->aws, req, resp, delay);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Loads DIR/ *.yaml in name order, so the same directory always gives the same registry. */
+static int load_crd_dir(struct sim_kube *k, const char *dir, FILE *errout)
+{
+    char *names[SIM_CRD_FILES_MAX];
+    size_t n = 0, loaded = 0;
+    struct dirent *de;
+    struct core_err err;
+    int rc = 0;
+    DIR *d = opendir(dir);
+
+    if (!d) {
+        fprintf(errout, "stoker sim serve: --crds %s: cannot open the directory: %s%s\n", dir,
+                strerror(errno),
+                strcmp(dir, SIM_DEFAULT_CRDS) == 0
+                    ? " (run from the source tree, or pass --crds DIR)"
+                    : "");
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".yaml") != 0)
+            continue;
+        if (n == SIM_CRD_FILES_MAX) {
+            fprintf(errout, "stoker sim serve: --crds %s: more than %u files\n", dir,
+                    SIM_CRD_FILES_MAX);
+            rc = -1;
+            break;
+        }
+        if (!(names[n] = core_strdup(de->d_name))) {
+            fprintf(errout, "stoker sim serve: out of memory\n");
+            rc = -1;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == 0)
+        qsort(names, n, sizeof names[0], cmp_str);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char path[4096], *text = NULL;
+        size_t len = 0;
+        core_err_clear(&err);
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= sizeof path) {
+            fprintf(errout, "stoker sim serve: --crds %s: path too long\n", dir);
+            rc = -1;
+        } else if (core_read_file("CRD file", path, SIM_CRD_FILE_MAX, &text, &len, &err) != 0 ||
+                   sim_kube_load_crds(k, text, len, path, &err) != 0) {
+            fprintf(errout, "stoker sim serve: --crds %s: %s\n", dir, err.message);
+            rc = -1;
+        } else {
+            loaded++;
+        }
+        core_free(text);
+    }
+    for (size_t i = 0; i < n; i++)
+        core_free(names[i]);
+    if (rc == 0 && loaded == 0) {
+        fprintf(errout, "stoker sim serve: --crds %s: no *.yaml files\n", dir);
+        rc = -1;
+    }
+    return rc;
+}
+
 static int serve(int argc, char **argv, FILE *out, FILE *errout)
 {
     const char *listen = SIM_DEFAULT_LISTEN, *env_file = SIM_DEFAULT_ENV_FILE;
+    const char *kubeconfig = SIM_DEFAULT_KUBECONFIG, *crds = SIM_DEFAULT_CRDS;
     char host[64], endpoint[128];
     struct sim_aws_opts o;
+    struct sim_kube_opts ko;
+    struct sim_kube *k = NULL;
+    struct sim_both both;
     struct sim_server_opts so;
     struct core_loop_opts lo = {1, 0};
     struct core_clock *clock = NULL;
@@ -115,6 +242,7 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
 
     core_err_clear(&err);
     sim_aws_opts_default(&o);
+    sim_kube_opts_default(&ko);
     for (int i = 2; i < argc; i++) {
         const char *v;
         int missing = 0;
@@ -129,6 +257,18 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
                 return CLI_EXIT_USAGE;
             }
             env_file = v;
+        } else if ((v = take(argc, argv, &i, "--kubeconfig", &missing)) != NULL) {
+            if (!*v) {
+                fprintf(errout, "stoker sim serve: --kubeconfig: expected a path\n");
+                return CLI_EXIT_USAGE;
+            }
+            kubeconfig = v;
+        } else if ((v = take(argc, argv, &i, "--crds", &missing)) != NULL) {
+            if (!*v) {
+                fprintf(errout, "stoker sim serve: --crds: expected a directory\n");
+                return CLI_EXIT_USAGE;
+            }
+            crds = v;
         } else if ((v = take(argc, argv, &i, "--seed", &missing)) != NULL) {
             int64_t seed;
             if (core_parse_i64(v, 0, INT64_MAX, &seed) != 0) {
@@ -137,6 +277,7 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
                 return CLI_EXIT_USAGE;
             }
             o.seed = (uint64_t)seed;
+            ko.seed = (uint64_t)seed;
         } else if ((v = take(argc, argv, &i, "--region", &missing)) != NULL) {
             if (!*v || strlen(v) >= 64) {
                 fprintf(errout, "stoker sim serve: --region: expected a region name such as "
@@ -189,7 +330,17 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
         fprintf(errout, "stoker sim serve: %s\n", err.message);
         goto done;
     }
-    if (sim_server_new(loop, &so, sim_aws_handle, a, &srv, &err) != 0) {
+    if (sim_kube_new(loop, &ko, &k, &err) != 0) {
+        fprintf(errout, "stoker sim serve: %s\n", err.message);
+        goto done;
+    }
+    if (load_crd_dir(k, crds, errout) != 0) {
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    both.aws = a;
+    both.kube = k;
+    if (sim_server_new(loop, &so, both_handle, &both, &srv, &err) != 0) {
         fprintf(errout, "stoker sim serve: --listen %s: %s\n", listen, err.message);
         rc = err.code == CORE_E_INVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
         goto done;
@@ -200,7 +351,12 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
         fprintf(errout, "stoker sim serve: --env-file %s: %s\n", env_file, err.message);
         goto done;
     }
-    fprintf(out, "stoker sim serve: listening on %s env-file=%s\n", endpoint, env_file);
+    if (sim_kube_write_kubeconfig(endpoint, kubeconfig, &err) != 0) {
+        fprintf(errout, "stoker sim serve: --kubeconfig %s: %s\n", kubeconfig, err.message);
+        goto done;
+    }
+    fprintf(out, "stoker sim serve: listening on %s env-file=%s kubeconfig=%s\n", endpoint,
+            env_file, kubeconfig);
     fflush(out);
     if (core_loop_run(loop, &err) != 0) {
         fprintf(errout, "stoker sim serve: %s\n", err.message);
@@ -212,6 +368,7 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
     rc = CLI_EXIT_OK;
 done:
     sim_server_free(srv);
+    sim_kube_free(k);
     sim_aws_free(a);
     core_loop_free(loop);
     core_clock_free(clock);

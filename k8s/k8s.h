@@ -166,6 +166,33 @@ void k8s_auth_cancel(struct k8s_auth *a, k8s_token_fn cb, void *ud);
 void k8s_auth_invalidate(struct k8s_auth *a);
 
 /* ------------------------------------------------------------------------------------------ */
+/* YAML manifests                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Limits of k8s_yaml_parse: input bytes, collection nesting (alias expansions included), and
+ * nodes per stream with every alias expansion counted in full (the "billion laughs" bound). */
+#define K8S_YAML_MAX_INPUT (16u * 1024u * 1024u)
+#define K8S_YAML_MAX_DEPTH 128u
+#define K8S_YAML_MAX_NODES 1000000u
+
+/* Parses a YAML stream (text[0..len), borrowed, need not be NUL-terminated) into one jansson
+ * value per document, in order; empty and null documents are skipped, so *ndocs may be 0
+ * (*docs NULL then). Plain scalars resolve by the YAML 1.2 core schema (null ~ and empty:
+ * null; true/True/TRUE, false/False/FALSE: bool; decimal, 0x and 0o integers; floats), quoted
+ * and block scalars are strings, and the tags !!str !!int !!bool !!float !!null !!map !!seq
+ * are honoured (other tags are refused). .inf and .nan are refused: JSON has no such numbers.
+ * Anchors and aliases resolve (an alias is a copy); mapping keys must be scalars and become
+ * their text; a duplicate key is an error. Errors: CORE_E_PARSE (CORE_E_TOOBIG for a limit)
+ * with "line L column C: ..." (1-based). Free the documents with k8s_yaml_docs_free. */
+int k8s_yaml_parse(const char *text, size_t len, json_t ***docs, size_t *ndocs,
+                   struct core_err *err) CORE_NODISCARD;
+void k8s_yaml_docs_free(json_t **docs, size_t n);
+/* Reads the file at path (at most K8S_YAML_MAX_INPUT bytes) and parses it; every error
+ * message starts with the path: "nc.yaml: line 3 column 7: ...". */
+int k8s_yaml_load_file(const char *path, json_t ***docs, size_t *ndocs,
+                       struct core_err *err) CORE_NODISCARD;
+
+/* ------------------------------------------------------------------------------------------ */
 /* Client                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 

@@ -483,4 +483,47 @@ void sim_ssm_handle(struct sim_aws *a, const char *op, const char *body, size_t 
 void sim_json_error(struct core_http_response *resp, long status, const char *type,
                     const char *message, const char *request_id);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Streams (server.c, transport.c)                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The front-end half of struct sim_stream. Each front end embeds one stream in every request
+ * it hands to a handler and fills the ops; sim_stream_begin/write/end (transport.c) only queue
+ * bytes and kick the front end, which delivers from the loop. So nothing a handler does to a
+ * stream can re-enter the front end's callbacks, and on_close (sim_stream_close) is only ever
+ * called by a front end from its own loop callbacks or its free. */
+struct sim_stream_ops {
+    /* Bytes were queued or the stream ended: arrange delivery from the loop. Never calls the
+     * handler's on_close. */
+    void (*kick)(struct sim_stream *s);
+};
+struct sim_stream {
+    const struct sim_stream_ops *ops;
+    void *fe;             /* the front end's request */
+    int in_handler;       /* sim_stream_begin is allowed only while the handler runs */
+    int begun;            /* the answer is a stream */
+    int ended;            /* sim_stream_end: the handler has let go of the handle */
+    int gone;             /* the other side went away: writes are dropped, on_close follows */
+    int closed;           /* on_close has run */
+    sim_stream_close_fn on_close;
+    void *ud;
+    struct core_buf q;    /* undelivered bytes are q.data[q_off .. q.len) */
+    size_t q_off;
+};
+void sim_stream_init(struct sim_stream *s, const struct sim_stream_ops *ops, void *fe);
+/* Frees the queue. Does not call on_close (sim_stream_close first). */
+void sim_stream_cleanup(struct sim_stream *s);
+size_t sim_stream_pending(const struct sim_stream *s);
+/* Puts the handler's body in front of what it wrote during the call (the first piece). */
+int sim_stream_prepend(struct sim_stream *s, const char *data, size_t len) CORE_NODISCARD;
+/* Moves every undelivered byte into *piece (initialised here; data at piece->data, length
+ * piece->len; the caller cleans it up), leaving the queue empty: a delivery callback may then
+ * write to the stream without moving the bytes it is reading. */
+void sim_stream_take(struct sim_stream *s, struct core_buf *piece);
+/* Copies up to max undelivered bytes into buf and consumes them; returns how many. */
+size_t sim_stream_read(struct sim_stream *s, char *buf, size_t max);
+/* The other side is gone: runs on_close once when the stream was begun and neither ended nor
+ * closed; marks it gone and closed either way. For front ends, from loop callbacks only. */
+void sim_stream_close(struct sim_stream *s);
+
 #endif /* STOKER_SIM_INTERNAL_H */

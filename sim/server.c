@@ -17,17 +17,27 @@
  *  - A handler's delay suspends the connection (MHD_suspend_connection) and a loop timer
  *    resumes it; sim_server_free resumes every suspended connection before MHD_stop_daemon,
  *    which refuses to stop with suspended connections.
+ *  - Streams: a handler that begins a stream gets a chunked answer (MHD callback response of
+ *    unknown size) whose reader hands out the queued bytes; with nothing queued it suspends the
+ *    connection (MHD allows that from the reader) and sim_stream_write / _end resume it and run
+ *    MHD from a zero-delay timer, never from inside the write. While suspended MHD cannot see
+ *    a client go away, so the socket is watched on the loop meanwhile: end-of-file there marks
+ *    the stream gone and the reader ends the answer with an error. The completion callback
+ *    (any termination but a finished stream, and sim_server_free through MHD_stop_daemon) runs
+ *    the handler's on_close once.
  *  - Nothing here logs (MHD's error log is off).
  */
-#include "sim/sim.h"
+#include "sim/internal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define SRV_TICK (50 * CORE_NS_PER_MS)
 #define SRV_DEFAULT_MAX_BODY (16u * 1024u * 1024u)
@@ -56,6 +66,9 @@ struct srv_req {
     struct MHD_Response *mresp; /* the delayed answer */
     unsigned mstatus;
     struct core_timer *timer;   /* resumes the connection */
+    struct sim_stream st;       /* req->stream for the handler */
+    int st_suspended;           /* the reader found nothing and suspended the connection */
+    int fd;                     /* the connection's socket while watched, else -1 */
 };
 
 struct sim_server {
@@ -70,6 +83,7 @@ struct sim_server {
     struct core_timer *tick;
     struct srv_req *reqs;
     int running; /* inside MHD_run: no re-entry */
+    int kicked;  /* a resumed stream wants MHD to run on the next turn */
 };
 
 /* ---- driving MHD from the loop ------------------------------------------------------------- */
@@ -86,6 +100,9 @@ static void srv_arm(struct sim_server *s)
     s->tick = NULL;
     if (MHD_get_timeout(s->d, &ms) == MHD_YES && (core_ns)ms * CORE_NS_PER_MS < wait)
         wait = (core_ns)ms * CORE_NS_PER_MS;
+    if (s->kicked)
+        wait = 0;
+    s->kicked = 0;
     /* On failure the epoll watch still drives MHD; the tick is a safety net only. */
     s->tick = core_loop_timer_add(s->loop, wait, srv_tick, s);
 }
@@ -114,6 +131,91 @@ static void srv_on_fd(void *ud, int fd, int events)
     srv_run(ud);
 }
 
+/* ---- streams ------------------------------------------------------------------------------- */
+
+static void srv_kick(struct sim_server *s)
+{
+    s->kicked = 1;
+    if (!s->running)
+        srv_arm(s);
+}
+
+static void peer_unwatch(struct srv_req *r)
+{
+    if (r->fd >= 0)
+        core_loop_unwatch_fd(r->s->loop, r->fd);
+    r->fd = -1;
+}
+
+static void stream_resume(struct srv_req *r)
+{
+    if (!r->st_suspended)
+        return;
+    r->st_suspended = 0;
+    peer_unwatch(r);
+    MHD_resume_connection(r->conn);
+}
+
+/* The socket of a suspended stream became readable: end of file means the client left. */
+static void on_peer(void *ud, int fd, int events)
+{
+    struct srv_req *r = ud;
+    char c;
+    ssize_t n;
+
+    (void)events;
+    n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n > 0) {
+        /* The client is sending (a pipelined request): stop watching rather than spin;
+         * a failed write will tell when it leaves. */
+        peer_unwatch(r);
+        return;
+    }
+    r->st.gone = 1; /* on_close from the completion callback */
+    stream_resume(r);
+    srv_kick(r->s);
+}
+
+static void stream_kick(struct sim_stream *st)
+{
+    struct srv_req *r = st->fe;
+
+    if (!r->st_suspended)
+        return; /* the reader will find the bytes when MHD next asks */
+    stream_resume(r);
+    srv_kick(r->s);
+}
+
+static const struct sim_stream_ops srv_stream_ops = {
+    .kick = stream_kick,
+};
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct srv_req *r = cls;
+    const union MHD_ConnectionInfo *ci;
+    size_t n;
+
+    (void)pos;
+    if (r->st.gone)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    n = sim_stream_read(&r->st, buf, max);
+    if (n > 0)
+        return (ssize_t)n;
+    if (r->st.ended)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    r->st_suspended = 1;
+    ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci && r->fd < 0 &&
+        core_loop_watch_fd(r->s->loop, ci->connect_fd, CORE_LOOP_READ, on_peer, r) == 0)
+        r->fd = ci->connect_fd;
+    /* Without the watch (descriptor limit) a departed client is noticed at the next write. */
+    MHD_suspend_connection(r->conn);
+    return 0;
+}
+
 /* ---- requests ------------------------------------------------------------------------------ */
 
 static void req_free(struct sim_server *s, struct srv_req *r)
@@ -128,6 +230,10 @@ static void req_free(struct sim_server *s, struct srv_req *r)
         core_loop_timer_cancel(s->loop, r->timer);
     if (r->mresp)
         MHD_destroy_response(r->mresp);
+    peer_unwatch(r);
+    /* Completion without the stream's end (client gone, timeout, server freed): on_close. */
+    sim_stream_close(&r->st);
+    sim_stream_cleanup(&r->st);
     core_buf_cleanup(&r->body);
     core_free(r->headers);
     core_free(r->target);
@@ -148,6 +254,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     }
     r->s = s;
     r->conn = conn;
+    r->fd = -1;
+    sim_stream_init(&r->st, &srv_stream_ops, r);
     core_buf_init(&r->body, s->max_body);
     r->next = s->reqs;
     if (s->reqs)
@@ -202,11 +310,22 @@ static int header_managed(const char *name)
            strcasecmp(name, "Transfer-Encoding") == 0 || strcasecmp(name, "Connection") == 0;
 }
 
-/* The handler's answer as an MHD response; NULL on allocation failure. */
-static struct MHD_Response *to_mhd(const struct core_http_response *resp)
+/* The handler's answer as an MHD response (a chunked stream when it began one); NULL on
+ * allocation failure. */
+static struct MHD_Response *to_mhd(struct srv_req *r, const struct core_http_response *resp)
 {
-    struct MHD_Response *mr = MHD_create_response_from_buffer(
-        resp->body.len, resp->body.len ? resp->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *mr;
+
+    if (r->st.begun) {
+        if (resp->body.len && sim_stream_prepend(&r->st, resp->body.data, resp->body.len) != 0)
+            return NULL;
+        mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_reader, r,
+                                               NULL);
+    } else {
+        mr = MHD_create_response_from_buffer(resp->body.len,
+                                             resp->body.len ? resp->body.data : (void *)"",
+                                             MHD_RESPMEM_MUST_COPY);
+    }
     if (!mr)
         return NULL;
     for (size_t i = 0; i < resp->nheaders; i++) {
@@ -256,11 +375,14 @@ static enum MHD_Result answer(struct sim_server *s, struct srv_req *r, const cha
     hr.nheaders = r->nheaders;
     hr.body = r->body.len ? r->body.data : "";
     hr.body_len = r->body.len;
+    hr.stream = &r->st;
     memset(&resp, 0, sizeof resp);
     core_buf_init(&resp.body, SRV_RESPONSE_LIMIT);
+    r->st.in_handler = 1;
     s->fn(s->ud, &hr, &resp, &delay);
+    r->st.in_handler = 0;
     status = resp.status >= 100 && resp.status <= 999 ? (unsigned)resp.status : 500u;
-    mr = to_mhd(&resp);
+    mr = to_mhd(r, &resp);
     core_http_response_cleanup(&resp);
     if (!mr)
         return queue_text(r->conn, 500, "out of memory\n");
@@ -444,7 +566,7 @@ void sim_server_free(struct sim_server *s)
     s->tick = NULL;
     /* MHD refuses to stop with suspended connections: resume them; their parked answers are
      * dropped with the connections. */
-    for (struct srv_req *r = s->reqs; r; r = r->next)
+    for (struct srv_req *r = s->reqs; r; r = r->next) {
         if (r->state == SRV_SUSPENDED) {
             if (r->timer)
                 core_loop_timer_cancel(s->loop, r->timer);
@@ -452,6 +574,9 @@ void sim_server_free(struct sim_server *s)
             r->state = SRV_READY;
             MHD_resume_connection(r->conn);
         }
+        r->st.gone = 1; /* open streams: on_close from the completion callbacks */
+        stream_resume(r);
+    }
     if (s->d)
         MHD_stop_daemon(s->d); /* completion callbacks free their requests */
     while (s->reqs)

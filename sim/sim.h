@@ -23,6 +23,7 @@
 
 #include "core/core.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -105,8 +106,12 @@ struct sim_header {
     const char *value;
 };
 
+/* An answer that goes on after the handler returns (a watch). Owned by the front end. */
+struct sim_stream;
+
 /* A request as received. Everything is borrowed for the call. target is the request-target in
- * origin form ("/", "/path?query"), percent-encoded as sent. */
+ * origin form ("/", "/path?query"), percent-encoded as sent. stream is non-NULL when the front
+ * end can stream the answer (both front ends can). */
 struct sim_http_req {
     const char *method;
     const char *target;
@@ -114,7 +119,25 @@ struct sim_http_req {
     size_t nheaders;
     const char *body;
     size_t body_len;
+    struct sim_stream *stream;
 };
+
+/* Streaming answers (watches). Inside the handler, sim_stream_begin turns the answer into a
+ * stream: the status and headers the handler put into resp go out first (its body, if any,
+ * becomes the first piece), then every sim_stream_write, in order, from the loop, until
+ * sim_stream_end. on_close runs once if the stream ends from the other side first (the client
+ * went away or cancelled, the front end is being freed); after on_close, and after
+ * sim_stream_end, the handle must not be used. on_close never runs inside sim_stream_write or
+ * sim_stream_end. A handler that does not call sim_stream_begin answers normally. */
+typedef void (*sim_stream_close_fn)(void *ud);
+int sim_stream_begin(struct sim_stream *s, sim_stream_close_fn on_close, void *ud)
+    CORE_NODISCARD;
+/* Queues a piece (copied). CORE_E_TOOBIG when more than SIM_STREAM_QUEUE_MAX bytes wait
+ * undelivered (a stalled client): the caller then ends the stream. */
+#define SIM_STREAM_QUEUE_MAX (16u << 20)
+int sim_stream_write(struct sim_stream *s, const char *data, size_t len) CORE_NODISCARD;
+/* Ends the answer after what is queued. */
+void sim_stream_end(struct sim_stream *s);
 
 /* A handler fills resp (zeroed by the caller, body initialised with a limit; status, headers
  * through core_http_response_add_header, body) and may ask for the answer to be delayed by
@@ -227,5 +250,110 @@ void sim_aws_stats(const struct sim_aws *a, struct sim_aws_stats *out);
  * (temporary file + rename), mode 0600. */
 int sim_aws_write_env(const struct sim_aws *a, const char *endpoint, const char *path,
                       struct core_err *err) CORE_NODISCARD;
+
+
+/* ------------------------------------------------------------------------------------------ */
+/* Emulated Kubernetes API                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * The API server the controller, kubectl and the simulated cluster talk to. Objects are JSON
+ * (jansson) kept in memory; every write bumps one resourceVersion counter; watches replay from
+ * a resourceVersion still in the history window and answer 410 Gone (reason Expired) for an
+ * older one; bookmarks are sent periodically when asked for. Served resources: the built-in
+ * kinds the controller uses (core/v1 pods with binding and eviction, nodes, namespaces,
+ * services, events, persistentvolumeclaims, persistentvolumes; storage.k8s.io/v1
+ * storageclasses; apps/v1 daemonsets; coordination.k8s.io/v1 leases; events.k8s.io/v1 events;
+ * policy/v1 poddisruptionbudgets) and every CustomResourceDefinition loaded (stoker's come
+ * from deploy/crds/), with their status subresource.
+ */
+struct sim_kube;
+
+struct sim_kube_faults {
+    double watch_drop_rate; /* probability per second that an open watch is closed */
+    double gone_rate;       /* probability that a watch request is answered 410 Gone */
+    double error_rate;      /* probability of a 500 InternalError on any request */
+    double throttle_rate;   /* probability of a 429 with Retry-After */
+    core_ns retry_after;    /* the Retry-After of a 429; default 1 s */
+    core_ns latency;        /* median added to every answer (uniform 0.5x..1.5x) */
+};
+
+struct sim_kube_opts {
+    uint64_t seed;
+    const char *git_version;      /* /version: default "v1.31.4" */
+    size_t history_max;           /* watch events kept; default 100,000 */
+    core_ns history_window;       /* and for at most this long; default 5 min */
+    core_ns bookmark_interval;    /* default 60 s */
+    core_ns watch_timeout_max;    /* cap on timeoutSeconds; default 30 min */
+    struct sim_kube_faults faults;
+};
+void sim_kube_opts_default(struct sim_kube_opts *o);
+
+/* Creates the API with the built-in resources and the namespaces default, kube-system,
+ * kube-public and kube-node-lease. loop is borrowed. */
+int sim_kube_new(struct core_loop *loop, const struct sim_kube_opts *opts, struct sim_kube **out,
+                 struct core_err *err) CORE_NODISCARD;
+/* Ends open watches (their streams end), frees everything. Accepts NULL. */
+void sim_kube_free(struct sim_kube *k);
+
+/* Serves every CustomResourceDefinition (apiextensions.k8s.io/v1) in a YAML stream (other
+ * kinds are skipped); a CRD object is also stored, so `kubectl get crds` lists it. what names
+ * the source in messages. CORE_E_INVAL naming the document and field for a bad CRD. */
+int sim_kube_load_crds(struct sim_kube *k, const char *yaml, size_t len, const char *what,
+                       struct core_err *err) CORE_NODISCARD;
+
+/* Answers one HTTP request (a sim_handler_fn; ud is the struct sim_kube): discovery (/api,
+ * /apis, /version, /healthz, /readyz, /livez), and get, list, watch, create, update, patch
+ * (merge, JSON, strategic-merge for built-in kinds, server-side apply), delete and
+ * deletecollection on every served resource and its status subresource. */
+void sim_kube_handle(void *ud, const struct sim_http_req *req, struct core_http_response *resp,
+                     core_ns *delay);
+
+/* In-process access for the simulated cluster and the scenarios, with the API's semantics
+ * (defaults, resourceVersion, finalizers, owner references, watch events) but no HTTP.
+ * resource is "pods", "nodes", "nodeclaims.stoker.dev", ... (plural, dot group for non-core).
+ * ns is NULL for cluster-scoped resources. Objects passed in are borrowed (copied); objects
+ * returned through *out are new references the caller releases with json_decref (out may be
+ * NULL). Errors: CORE_E_NOTFOUND, CORE_E_CONFLICT (AlreadyExists, resourceVersion mismatch),
+ * CORE_E_INVAL (Invalid, naming the field), with the Status reason in err->service_code. */
+int sim_kube_get(struct sim_kube *k, const char *resource, const char *ns, const char *name,
+                 json_t **out, struct core_err *err) CORE_NODISCARD;
+int sim_kube_create(struct sim_kube *k, const char *resource, const char *ns, const json_t *obj,
+                    json_t **out, struct core_err *err) CORE_NODISCARD;
+/* Replaces the object (status = 1: only its status, through the status subresource). A
+ * metadata.resourceVersion in obj must match the stored one. */
+int sim_kube_update(struct sim_kube *k, const char *resource, const char *ns, const json_t *obj,
+                    int status, json_t **out, struct core_err *err) CORE_NODISCARD;
+/* JSON merge patch (RFC 7386). */
+int sim_kube_patch(struct sim_kube *k, const char *resource, const char *ns, const char *name,
+                   const json_t *merge_patch, int status, json_t **out,
+                   struct core_err *err) CORE_NODISCARD;
+/* Deletes (with finalizers present: sets deletionTimestamp and keeps the object until they
+ * are removed); dependents are deleted in the background through their owner references. */
+int sim_kube_delete(struct sim_kube *k, const char *resource, const char *ns, const char *name,
+                    struct core_err *err) CORE_NODISCARD;
+/* Every object (ns NULL = all namespaces) matching the selectors (label selector syntax as
+ * the API takes it; field selector: metadata.name, metadata.namespace, spec.nodeName,
+ * status.phase, or any dotted path with = / == / !=). *items is a new JSON array. */
+int sim_kube_list(struct sim_kube *k, const char *resource, const char *ns,
+                  const char *label_selector, const char *field_selector, json_t **items,
+                  struct core_err *err) CORE_NODISCARD;
+
+/* In-process watch: fn runs from the loop (never inside the write that caused it) for every
+ * later change of the resource: type "ADDED", "MODIFIED" or "DELETED"; obj borrowed. */
+struct sim_kube_watch;
+typedef void (*sim_kube_watch_fn)(void *ud, const char *type, const json_t *obj);
+int sim_kube_watch(struct sim_kube *k, const char *resource, sim_kube_watch_fn fn, void *ud,
+                   struct sim_kube_watch **out, struct core_err *err) CORE_NODISCARD;
+/* Stops a watch; safe from inside its own callback. Accepts NULL. */
+void sim_kube_unwatch(struct sim_kube_watch *w);
+
+/* The current resourceVersion (the last write's). */
+uint64_t sim_kube_resource_version(const struct sim_kube *k);
+
+/* Writes a kubeconfig for `server` ("http://127.0.0.1:PORT"): cluster "stoker-sim", user with
+ * a static token, context "stoker-sim" as current. Written whole, mode 0600. */
+int sim_kube_write_kubeconfig(const char *server, const char *path,
+                              struct core_err *err) CORE_NODISCARD;
 
 #endif /* STOKER_SIM_H */

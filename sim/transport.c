@@ -17,8 +17,15 @@
  *    body (streamed or not). Any HTTP status is result 0.
  *  - The request (and what it points to) is borrowed until completion or cancel, as the seam
  *    promises; the header strings are split into owned copies at submit.
+ *  - Streams (sim_stream_*, defined here for both front ends): a handler that begins a stream
+ *    gets its status and headers delivered after its delay, then every queued byte, in order,
+ *    from a zero-delay loop timer that each write or end arms (on_status once before the first
+ *    byte; a caller without on_data gets the bytes accumulated as an ordinary body); on_done
+ *    after sim_stream_end once the queue is empty. A cancel (or an abort from on_data, or the
+ *    limit) makes the stream "gone": writes are dropped and on_close runs from the loop, never
+ *    inside cancel, write or end. Destroying the transport runs on_close of open streams.
  */
-#include "sim/sim.h"
+#include "sim/internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +57,13 @@ struct st_call {
     int answered;              /* the handler ran; resp holds its answer */
     struct core_http_response resp;
     int cancelled;             /* cancelled while its own callback ran */
+    int held;                  /* holds the loop */
+    struct sim_stream st;      /* req->stream for the handler */
+    int streaming;             /* the handler began a stream */
+    int ready;                 /* streaming and the handler's delay is over */
+    int status_sent;           /* on_status ran */
+    int closing;               /* cancelled with the stream open: on_close owed from the loop */
+    size_t delivered;          /* stream bytes handed out */
 };
 
 struct sim_transport {
@@ -89,7 +103,15 @@ static void call_free(struct st_call *c)
     core_free(c->target);
     core_free(c->url_safe);
     core_http_response_cleanup(&c->resp);
+    sim_stream_cleanup(&c->st);
     core_free(c);
+}
+
+static void call_release_hold(struct st_call *c)
+{
+    if (c->held)
+        core_loop_release(c->t->loop);
+    c->held = 0;
 }
 
 /* Removes a call that has not completed: no on_done. Not for the call inside a callback. */
@@ -99,14 +121,51 @@ static void call_drop(struct sim_transport *t, struct st_call *c)
         core_loop_timer_cancel(t->loop, c->timer);
     c->timer = NULL;
     call_unlink(t, c);
-    core_loop_release(t->loop);
+    call_release_hold(c);
     call_free(c);
+}
+
+/* An open stream's other side is gone: tell the handler (we are on the loop), then drop. */
+static void call_close_drop(struct sim_transport *t, struct st_call *c)
+{
+    sim_stream_close(&c->st);
+    call_drop(t, c);
+}
+
+static void close_fire(void *ud)
+{
+    struct st_call *c = ud;
+    c->timer = NULL;
+    call_close_drop(c->t, c);
+}
+
+/* Cancel of a call whose stream is open: no on_done, no more delivery, and on_close from the
+ * next loop turn rather than inside cancel. */
+static void call_cancel_stream(struct sim_transport *t, struct st_call *c)
+{
+    if (c->timer)
+        core_loop_timer_cancel(t->loop, c->timer);
+    c->st.gone = 1;
+    c->closing = 1;
+    call_release_hold(c);
+    c->timer = core_loop_timer_add(t->loop, 0, close_fire, c);
+    if (!c->timer)
+        call_close_drop(t, c); /* out of memory: late is worse than inside cancel */
+}
+
+static int stream_open(const struct st_call *c)
+{
+    return c->streaming && !c->st.ended && !c->st.closed;
 }
 
 static void transport_release(struct sim_transport *t)
 {
-    while (t->calls)
-        call_drop(t, t->calls);
+    while (t->calls) {
+        if (stream_open(t->calls))
+            call_close_drop(t, t->calls);
+        else
+            call_drop(t, t->calls);
+    }
     core_free(t);
 }
 
@@ -135,7 +194,7 @@ static void call_complete(struct st_call *c, int result, const char *fmt, ...)
         c->resp.err.http_status = c->resp.status;
     }
     call_unlink(t, c);
-    core_loop_release(t->loop);
+    call_release_hold(c);
     c->on_done(c->ud, &c->resp);
     call_free(c);
 }
@@ -156,20 +215,37 @@ static void call_handle(struct st_call *c)
     hr.nheaders = c->nheaders;
     hr.body = c->req->body ? c->req->body : "";
     hr.body_len = c->req->body ? c->req->body_len : 0;
+    hr.stream = &c->st;
     memset(&c->resp, 0, sizeof c->resp);
     core_buf_init(&c->resp.body, ST_BODY_LIMIT);
     /* The handler may reach back (an observer cancelling this call or destroying the
      * transport): treat it like a delivery callback so nothing is freed under it. */
     t->delivering = c;
+    c->st.in_handler = 1;
     t->fn(t->ud, &hr, &c->resp, &delay);
+    c->st.in_handler = 0;
     t->delivering = NULL;
+    c->streaming = c->st.begun;
     if (t->dying) {
         transport_release(t);
         return;
     }
     if (c->cancelled) {
-        call_drop(t, c);
+        if (stream_open(c))
+            call_cancel_stream(t, c);
+        else
+            call_drop(t, c);
         return;
+    }
+    if (c->streaming) {
+        /* The handler's body is the first piece, ahead of what it wrote during the call. */
+        if (c->resp.body.len && sim_stream_prepend(&c->st, c->resp.body.data,
+                                                   c->resp.body.len) != 0) {
+            call_close_drop(t, c);
+            return;
+        }
+        core_buf_cleanup(&c->resp.body);
+        core_buf_init(&c->resp.body, c->max_response);
     }
     c->answered = 1;
     if (delay < 0)
@@ -209,6 +285,79 @@ static int call_stream(struct st_call *c)
     return 0;
 }
 
+/* Hands every queued stream byte to the caller; completes after sim_stream_end. From a loop
+ * timer only. */
+static void stream_deliver(struct st_call *c)
+{
+    struct sim_transport *t = c->t;
+    struct core_buf piece;
+    size_t n = sim_stream_pending(&c->st);
+    int stop = 0;
+
+    if (n > 0) {
+        if (n > c->max_response - c->delivered) {
+            sim_stream_close(&c->st);
+            call_complete(c, CORE_E_TOOBIG, "response body exceeds the limit of %zu bytes",
+                          c->max_response);
+            return;
+        }
+        sim_stream_take(&c->st, &piece);
+        c->delivered += n;
+        if (!c->on_data) {
+            stop = core_buf_append(&c->resp.body, piece.data, piece.len) != 0;
+            core_buf_cleanup(&piece);
+            if (stop) {
+                sim_stream_close(&c->st);
+                call_complete(c, CORE_E_NOMEM, "out of memory collecting the stream");
+                return;
+            }
+        } else {
+            t->delivering = c;
+            if (!c->status_sent) {
+                c->status_sent = 1;
+                if (c->on_status)
+                    stop = c->on_status(c->ud, c->resp.status);
+            }
+            if (!stop && !c->cancelled && !t->dying)
+                stop = c->on_data(c->ud, piece.data, piece.len);
+            t->delivering = NULL;
+            core_buf_cleanup(&piece);
+            if (t->dying) {
+                transport_release(t);
+                return;
+            }
+            if (c->cancelled) {
+                if (stream_open(c))
+                    call_close_drop(t, c);
+                else
+                    call_drop(t, c);
+                return;
+            }
+            if (stop) {
+                sim_stream_close(&c->st);
+                call_complete(c, CORE_E_CANCELLED, "aborted by the data callback");
+                return;
+            }
+        }
+    }
+    if (c->st.ended && sim_stream_pending(&c->st) == 0)
+        call_complete(c, 0, NULL);
+}
+
+static void stream_kick(struct sim_stream *s)
+{
+    struct st_call *c = s->fe;
+
+    if (!c->ready || c->timer || c->closing)
+        return;
+    /* On allocation failure the bytes wait for the next write or end to arm the timer. */
+    c->timer = core_loop_timer_add(c->t->loop, 0, call_fire, c);
+}
+
+static const struct sim_stream_ops st_stream_ops = {
+    .kick = stream_kick,
+};
+
 static void call_fire(void *ud)
 {
     struct st_call *c = ud;
@@ -216,6 +365,11 @@ static void call_fire(void *ud)
     c->timer = NULL;
     if (!c->answered) {
         call_handle(c);
+        return;
+    }
+    if (c->streaming) {
+        c->ready = 1;
+        stream_deliver(c);
         return;
     }
     if (c->resp.body.len > c->max_response) {
@@ -367,11 +521,13 @@ static int st_submit(struct core_http_transport *base, const struct core_http_re
     c->ud = req->ud;
     c->max_response = req->max_response ? req->max_response : CORE_HTTP_DEFAULT_MAX_RESPONSE;
     c->id = ++t->last_id;
+    sim_stream_init(&c->st, &st_stream_ops, c);
     c->next = t->calls;
     if (t->calls)
         t->calls->prev = c;
     t->calls = c;
     core_loop_hold(t->loop);
+    c->held = 1;
     *id = c->id;
     return 0;
 nomem:
@@ -385,10 +541,12 @@ static void st_cancel(struct core_http_transport *base, uint64_t id)
     struct sim_transport *t = (struct sim_transport *)base;
 
     for (struct st_call *c = t->calls; c; c = c->next) {
-        if (c->id != id || c->cancelled)
+        if (c->id != id || c->cancelled || c->closing)
             continue;
         if (c == t->delivering)
             c->cancelled = 1; /* released when its callback returns */
+        else if (stream_open(c))
+            call_cancel_stream(t, c);
         else
             call_drop(t, c);
         return;
@@ -430,4 +588,144 @@ int sim_transport_new(struct core_loop *loop, sim_handler_fn fn, void *ud,
     t->ud = ud;
     *out = &t->base;
     return 0;
+}
+
+/* ---- streams: the handler's side, shared by both front ends -------------------------------- */
+
+void sim_stream_init(struct sim_stream *s, const struct sim_stream_ops *ops, void *fe)
+{
+    memset(s, 0, sizeof *s);
+    s->ops = ops;
+    s->fe = fe;
+    /* The limit is enforced on undelivered bytes in sim_stream_write; the buffer may also
+     * hold up to as much already consumed before it is compacted. */
+    core_buf_init(&s->q, 2 * (size_t)SIM_STREAM_QUEUE_MAX);
+}
+
+void sim_stream_cleanup(struct sim_stream *s)
+{
+    core_buf_cleanup(&s->q);
+    s->q_off = 0;
+}
+
+size_t sim_stream_pending(const struct sim_stream *s)
+{
+    return s->q.len - s->q_off;
+}
+
+/* Drops consumed bytes from the front once they are at least half the buffer, so compaction
+ * costs O(1) amortised per byte. */
+static void stream_compact(struct sim_stream *s)
+{
+    if (s->q_off == 0)
+        return;
+    if (s->q_off == s->q.len) {
+        core_buf_reset(&s->q);
+        s->q_off = 0;
+        return;
+    }
+    if (s->q_off < s->q.len / 2)
+        return;
+    memmove(s->q.data, s->q.data + s->q_off, s->q.len - s->q_off);
+    s->q.len -= s->q_off;
+    s->q.data[s->q.len] = '\0';
+    s->q_off = 0;
+}
+
+int sim_stream_prepend(struct sim_stream *s, const char *data, size_t len)
+{
+    struct core_buf nb;
+    size_t pending = sim_stream_pending(s);
+    int rc;
+
+    if (len == 0)
+        return 0;
+    core_buf_init(&nb, s->q.limit);
+    rc = core_buf_append(&nb, data, len);
+    if (!rc && pending)
+        rc = core_buf_append(&nb, s->q.data + s->q_off, pending);
+    if (rc) {
+        core_buf_cleanup(&nb);
+        return rc;
+    }
+    core_buf_cleanup(&s->q);
+    s->q = nb;
+    s->q_off = 0;
+    return 0;
+}
+
+void sim_stream_take(struct sim_stream *s, struct core_buf *piece)
+{
+    size_t limit = s->q.limit;
+
+    *piece = s->q;
+    if (s->q_off) {
+        memmove(piece->data, piece->data + s->q_off, piece->len - s->q_off);
+        piece->len -= s->q_off;
+        piece->data[piece->len] = '\0';
+    }
+    core_buf_init(&s->q, limit);
+    s->q_off = 0;
+}
+
+size_t sim_stream_read(struct sim_stream *s, char *buf, size_t max)
+{
+    size_t n = sim_stream_pending(s);
+
+    if (n > max)
+        n = max;
+    if (n) {
+        memcpy(buf, s->q.data + s->q_off, n);
+        s->q_off += n;
+        stream_compact(s);
+    }
+    return n;
+}
+
+void sim_stream_close(struct sim_stream *s)
+{
+    int notify = s->begun && !s->ended && !s->closed;
+
+    s->gone = 1;
+    s->closed = 1;
+    if (notify && s->on_close)
+        s->on_close(s->ud);
+}
+
+int sim_stream_begin(struct sim_stream *s, sim_stream_close_fn on_close, void *ud)
+{
+    if (!s || !s->in_handler || s->begun)
+        return CORE_E_STATE;
+    s->begun = 1;
+    s->on_close = on_close;
+    s->ud = ud;
+    return 0;
+}
+
+int sim_stream_write(struct sim_stream *s, const char *data, size_t len)
+{
+    int rc;
+
+    if (!s || !s->begun || s->ended)
+        return CORE_E_STATE;
+    if (s->gone || len == 0)
+        return 0; /* on_close is on its way */
+    if (len > SIM_STREAM_QUEUE_MAX || sim_stream_pending(s) > SIM_STREAM_QUEUE_MAX - len)
+        return CORE_E_TOOBIG;
+    stream_compact(s);
+    rc = core_buf_append(&s->q, data, len);
+    if (rc)
+        return rc;
+    if (!s->in_handler)
+        s->ops->kick(s);
+    return 0;
+}
+
+void sim_stream_end(struct sim_stream *s)
+{
+    if (!s || !s->begun || s->ended)
+        return;
+    s->ended = 1;
+    if (!s->in_handler && !s->gone)
+        s->ops->kick(s);
 }

@@ -51,6 +51,7 @@ struct sim_proc {
     int out_fd; /* the server's stdout (kept open so it never sees SIGPIPE) */
     char dir[64];
     char env_path[128];
+    char kube_path[128];
     char log_path[128];
     unsigned port;
     char key_id[128], secret[128], region[64];
@@ -189,7 +190,7 @@ static int sim_start(struct sim_proc *s)
     char line[512], *text;
     const char *p;
     char *argv[] = {(char *)tests_stoker_bin(), "sim", "serve", "--listen", "127.0.0.1:0",
-                    "--env-file", s->env_path, "--seed", "7",
+                    "--env-file", s->env_path, "--kubeconfig", NULL, "--seed", "7",
                     "--boot", "launch=1s/0", "--boot", "start=1s/0", "--boot", "stop=1s/0",
                     "--boot", "terminate=1s/0", NULL};
 
@@ -202,6 +203,8 @@ static int sim_start(struct sim_proc *s)
     snprintf(s->env_path, sizeof s->env_path, "%s/sim.env", s->dir);
     snprintf(s->log_path, sizeof s->log_path, "%s/serve.log", s->dir);
     argv[6] = s->env_path;
+    snprintf(s->kube_path, sizeof s->kube_path, "%s/sim.kubeconfig", s->dir);
+    argv[8] = s->kube_path;
     if (spawn(argv, environ, s->log_path, &s->out_fd, &s->pid) != 0)
         return -1;
     if (read_line(s->out_fd, line, sizeof line, now_s() + 20) != 0) {

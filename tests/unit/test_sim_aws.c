@@ -484,10 +484,16 @@ static void test_bad_region_refused(void)
 static int call_plain(struct sim_aws *a, const char *body, char *out, size_t outsz)
 {
     struct sim_header h = {"Content-Type", "application/x-www-form-urlencoded"};
-    struct sim_http_req req = {"POST", "/", &h, 1, body, strlen(body)};
+    struct sim_http_req req = {0};
     struct core_http_response resp;
     core_ns delay;
     int status;
+    req.method = "POST";
+    req.target = "/";
+    req.headers = &h;
+    req.nheaders = 1;
+    req.body = body;
+    req.body_len = strlen(body);
     memset(&resp, 0, sizeof resp);
     core_buf_init(&resp.body, 64u << 20);
     sim_aws_handle(a, &req, &resp, &delay);

@@ -1,0 +1,551 @@
+/*
+ * tests/integration/test_cli_ami_userdata.c — the built `stoker ami resolve` and `stoker
+ * userdata render` binaries as child processes: ami resolve against `stoker sim serve` (also a
+ * child, on a free loopback port, its env file giving the endpoint, region and keys), userdata
+ * render offline over the example manifests in tests/data/manifests.
+ *
+ * The children get a minimal environment: PATH, HOME and KUBECONFIG inside a fresh temporary
+ * directory (so no kubeconfig of the machine is ever read) plus the env file's variables.
+ * Output is checked for content (rows, ids, labels, messages), not only exit codes. Every wait
+ * is bounded; the server must exit 0 on SIGTERM.
+ */
+#include "tests/unit/harness.h"
+
+#include "core/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUN_TIMEOUT_S 60
+#define MAX_ENV 24
+/* Base64 of a PEM-looking text (not a real certificate: nothing parses it here). */
+#define FAKE_CA "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJmYWtlCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"
+#define ENDPOINT "https://ABC.gr7.us-east-1.eks.amazonaws.com"
+
+extern char **environ;
+
+struct sim_child {
+    pid_t pid;
+    int out_fd;
+    char dir[64];
+    char env_path[128];
+    char kube_path[128];
+    char log_path[128];
+    char *env_text;         /* the env file (core_free) */
+    char *envp[MAX_ENV + 1]; /* children's environment; entries point into env_store */
+    char env_store[MAX_ENV][256];
+};
+
+static struct sim_child sim;
+
+/* The result of one run of the stoker binary. */
+struct run {
+    int status;
+    char *out; /* stdout, NUL-terminated (core_free) */
+    char *err; /* stderr, NUL-terminated (core_free) */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Starts argv with stdout on a pipe (*out_fd) and stderr written to err_path. */
+static int spawn(char *const argv[], char *const envp[], const char *err_path, int *out_fd,
+                 pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    int p[2], rc;
+
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    rc = posix_spawn(pid, argv[0], &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        return -1;
+    }
+    *out_fd = p[0];
+    return 0;
+}
+
+/* Waits for pid until the deadline; kills it past the deadline. The exit status, or -1. */
+static int wait_exit(pid_t pid, double deadline)
+{
+    int st;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        if (w < 0 && errno != EINTR)
+            return -1;
+        if (now_s() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        usleep(10000);
+    }
+}
+
+/* Reads fd until EOF, the buffer's limit, or the deadline. */
+static int read_all(int fd, struct core_buf *b, double deadline)
+{
+    char chunk[8192];
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        double left = deadline - now_s();
+        ssize_t n;
+        if (left <= 0)
+            return -1;
+        if (poll(&p, 1, (int)(left * 1000) + 1) < 0 && errno != EINTR)
+            return -1;
+        if (!p.revents)
+            continue;
+        n = read(fd, chunk, sizeof chunk);
+        if (n == 0)
+            return 0;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return -1;
+        }
+        if (core_buf_append(b, chunk, (size_t)n) != 0)
+            return -1;
+    }
+}
+
+/* Reads one line (without '\n') from fd before the deadline. */
+static int read_line(int fd, char *out, size_t outsz, double deadline)
+{
+    size_t n = 0;
+    while (n + 1 < outsz) {
+        struct pollfd p = {fd, POLLIN, 0};
+        double left = deadline - now_s();
+        char c;
+        ssize_t r;
+        if (left <= 0)
+            return -1;
+        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+            continue;
+        r = read(fd, &c, 1);
+        if (r <= 0)
+            return -1;
+        if (c == '\n')
+            break;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* The children's environment: fixed entries, then every NAME=value line of the env file. */
+static int build_env(struct sim_child *s)
+{
+    size_t n = 0;
+    const char *l = s->env_text;
+
+    snprintf(s->env_store[n++], sizeof s->env_store[0], "PATH=/usr/bin:/bin");
+    snprintf(s->env_store[n++], sizeof s->env_store[0], "HOME=%s", s->dir);
+    snprintf(s->env_store[n++], sizeof s->env_store[0], "KUBECONFIG=%s/no-kubeconfig", s->dir);
+    while (l && *l) {
+        size_t len = strcspn(l, "\n");
+        if (len > 0 && memchr(l, '=', len)) {
+            if (n >= MAX_ENV || len >= sizeof s->env_store[0])
+                return -1;
+            memcpy(s->env_store[n], l, len);
+            s->env_store[n][len] = '\0';
+            n++;
+        }
+        l += len;
+        if (*l == '\n')
+            l++;
+    }
+    for (size_t i = 0; i < n; i++)
+        s->envp[i] = s->env_store[i];
+    s->envp[n] = NULL;
+    return strstr(s->env_text, "AWS_ENDPOINT_URL=") ? 0 : -1;
+}
+
+static int sim_start(struct sim_child *s)
+{
+    char line[512];
+    char *argv[] = {(char *)tests_stoker_bin(), "sim", "serve", "--listen", "127.0.0.1:0",
+                    "--env-file", NULL, "--kubeconfig", NULL, NULL};
+
+    memset(s, 0, sizeof *s);
+    s->pid = -1;
+    s->out_fd = -1;
+    core_strlcpy(s->dir, "/tmp/stoker-cli-ami-XXXXXX", sizeof s->dir);
+    if (!mkdtemp(s->dir))
+        return -1;
+    snprintf(s->env_path, sizeof s->env_path, "%s/sim.env", s->dir);
+    snprintf(s->log_path, sizeof s->log_path, "%s/serve.log", s->dir);
+    argv[6] = s->env_path;
+    snprintf(s->kube_path, sizeof s->kube_path, "%s/sim.kubeconfig", s->dir);
+    argv[8] = s->kube_path;
+    if (spawn(argv, environ, s->log_path, &s->out_fd, &s->pid) != 0)
+        return -1;
+    if (read_line(s->out_fd, line, sizeof line, now_s() + 20) != 0) {
+        fprintf(stderr, "\n  stoker sim serve printed no listening line\n");
+        return -1;
+    }
+    if (!strstr(line, "listening on http://127.0.0.1:") || !strstr(line, "env-file=")) {
+        fprintf(stderr, "\n  unexpected first line: %s\n", line);
+        return -1;
+    }
+    s->env_text = tests_read_file(s->env_path, NULL);
+    return s->env_text ? build_env(s) : -1;
+}
+
+/* SIGTERM, then the exit status (or -1); removes the temporary directory. */
+static int sim_stop(struct sim_child *s)
+{
+    int rc = -1;
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        rc = wait_exit(s->pid, now_s() + 20);
+        s->pid = -1;
+    }
+    if (s->out_fd >= 0)
+        close(s->out_fd);
+    s->out_fd = -1;
+    if (rc != 0) {
+        char *log = tests_read_file(s->log_path, NULL);
+        fprintf(stderr, "\n  stoker sim serve log:\n%s\n", log ? log : "(none)");
+        core_free(log);
+    }
+    core_free(s->env_text);
+    s->env_text = NULL;
+    if (s->dir[0])
+        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    s->dir[0] = '\0';
+    return rc;
+}
+
+static int suite_init(void)
+{
+    if (sim_start(&sim) != 0) {
+        sim_stop(&sim);
+        return -1;
+    }
+    return 0;
+}
+
+static int suite_cleanup(void)
+{
+    return sim_stop(&sim) == 0 ? 0 : -1;
+}
+
+/* Runs `stoker ARGS...` (NULL-terminated) with the suite's environment. */
+static void run(struct run *r, const char *const *args)
+{
+    char *argv[40], errpath[128];
+    size_t n = 0;
+    struct core_buf b;
+    int fd;
+    pid_t pid;
+    double deadline = now_s() + RUN_TIMEOUT_S;
+
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    snprintf(errpath, sizeof errpath, "%s/stderr", sim.dir);
+    argv[n++] = (char *)tests_stoker_bin();
+    for (size_t i = 0; args[i] && n < 38; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    if (spawn(argv, sim.envp, errpath, &fd, &pid) != 0) {
+        CU_FAIL("could not start the stoker binary");
+        return;
+    }
+    core_buf_init(&b, 4u * 1024u * 1024u);
+    if (read_all(fd, &b, deadline) != 0)
+        kill(pid, SIGKILL);
+    close(fd);
+    r->status = wait_exit(pid, deadline + 5);
+    if (core_buf_steal(&b, &r->out, NULL) != 0)
+        r->out = NULL;
+    core_buf_cleanup(&b);
+    r->err = tests_read_file(errpath, NULL);
+    if (!r->out)
+        r->out = core_strdup("");
+    if (!r->err)
+        r->err = core_strdup("");
+}
+
+static void run_cleanup(struct run *r)
+{
+    core_free(r->out);
+    core_free(r->err);
+}
+
+/* Table rows (lines after the header) of `ami resolve` output. */
+static size_t rows(const char *out)
+{
+    size_t n = 0;
+    const char *l = out;
+
+    if (strncmp(out, "AMI ID", 6) != 0)
+        return 0;
+    while ((l = strchr(l, '\n')) != NULL) {
+        l++;
+        if (*l) {
+            CU_ASSERT(strncmp(l, "ami-", 4) == 0);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Whether some row (line) holds both words. */
+static int row_has(const char *out, const char *a, const char *b)
+{
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        size_t len = strcspn(l, "\n");
+        char line[512];
+        if (len >= sizeof line)
+            continue;
+        memcpy(line, l, len);
+        line[len] = '\0';
+        if (strstr(line, a) && strstr(line, b))
+            return 1;
+    }
+    return 0;
+}
+
+static void report(const struct run *r, int want)
+{
+    if (r->status != want)
+        fprintf(stderr, "\n  exit %d (want %d)\n  stdout: %s\n  stderr: %s\n", r->status, want,
+                r->out, r->err);
+}
+
+static void test_ami_family(void)
+{
+    const char *a[] = {"ami", "resolve", "--family", "al2023", "--k8s-version", "1.31", NULL};
+    struct run r;
+
+    run(&r, a);
+    report(&r, 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_EQUAL(rows(r.out), 5);
+    CU_ASSERT(strstr(r.out, "CREATED") && strstr(r.out, "DEPRECATED") && strstr(r.out, "SOURCE"));
+    CU_ASSERT(row_has(r.out, "amd64", "standard"));
+    CU_ASSERT(row_has(r.out, "amd64", "nvidia"));
+    CU_ASSERT(row_has(r.out, "amd64", "neuron"));
+    CU_ASSERT(row_has(r.out, "arm64", "standard"));
+    CU_ASSERT(row_has(r.out, "arm64", "nvidia"));
+    CU_ASSERT(!row_has(r.out, "arm64", "neuron"));
+    CU_ASSERT(row_has(r.out, "amazon-eks-node-al2023-x86_64-standard-1.31-",
+                      "ssm:/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/standard"));
+    run_cleanup(&r);
+}
+
+static void test_ami_filter(void)
+{
+    const char *a[] = {"ami", "resolve", "--family", "al2023", "--k8s-version", "1.31",
+                       "--arch", "arm64", "--variant", "nvidia", NULL};
+    const char *none[] = {"ami", "resolve", "--family", "al2023", "--k8s-version", "1.31",
+                          "--arch", "arm64", "--variant", "neuron", NULL};
+    struct run r;
+
+    run(&r, a);
+    report(&r, 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_EQUAL(rows(r.out), 1);
+    CU_ASSERT(row_has(r.out, "arm64", "amazon-eks-node-al2023-arm64-nvidia-1.31-"));
+    CU_ASSERT(!row_has(r.out, "amd64", "ami-"));
+    run_cleanup(&r);
+    /* Nothing left after filtering is a failure that says so. */
+    run(&r, none);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(strstr(r.err, "none of the 5 resolved images") != NULL);
+    run_cleanup(&r);
+}
+
+static void test_ami_unsupported(void)
+{
+    const char *a[] = {"ami", "resolve", "--family", "al2", "--k8s-version", "1.33", NULL};
+    struct run r;
+
+    run(&r, a);
+    report(&r, 1);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(strstr(r.err, "al2023") != NULL);
+    CU_ASSERT(strstr(r.err, "AliasUnsupported") != NULL);
+    CU_ASSERT(r.out[0] == '\0');
+    run_cleanup(&r);
+}
+
+static void test_ami_file(void)
+{
+    const char *a[] = {"ami", "resolve", "-f", NULL, "--k8s-version", "1.31", NULL};
+    char path[512];
+    struct run r;
+
+    core_strlcpy(path, tests_data_path("manifests/nodeclass-al2023.yaml"), sizeof path);
+    a[3] = path;
+    run(&r, a);
+    report(&r, 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_EQUAL(rows(r.out), 5);
+    CU_ASSERT(row_has(r.out, "arm64", "standard"));
+    run_cleanup(&r);
+}
+
+static void test_ami_no_version_no_server(void)
+{
+    const char *a[] = {"ami", "resolve", "--family", "al2023", NULL};
+    struct run r;
+
+    run(&r, a);
+    report(&r, 1);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(strstr(r.err, "--k8s-version is required when no API server is reachable: ") !=
+              NULL);
+    CU_ASSERT(strstr(r.err, "no-kubeconfig") != NULL); /* the reason names the file */
+    run_cleanup(&r);
+}
+
+static void test_ami_usage(void)
+{
+    const char *bad_arch[] = {"ami", "resolve", "--family", "al2023", "--k8s-version", "1.31",
+                              "--arch", "x86", NULL};
+    const char *neither[] = {"ami", "resolve", "--k8s-version", "1.31", NULL};
+    const char *bad_k8s[] = {"ami", "resolve", "--family", "al2023", "--k8s-version", "v1", NULL};
+    struct run r;
+
+    run(&r, bad_arch);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT(strstr(r.err, "--arch") != NULL);
+    run_cleanup(&r);
+    run(&r, neither);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT(strstr(r.err, "--family") != NULL);
+    run_cleanup(&r);
+    run(&r, bad_k8s);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT(strstr(r.err, "--k8s-version") != NULL);
+    run_cleanup(&r);
+}
+
+static void test_userdata_render(void)
+{
+    const char *a[] = {"userdata", "render", "-f", NULL, "--nodepool", NULL, "--cluster-name",
+                       "demo", "--endpoint", ENDPOINT, "--ca", FAKE_CA, "--decode", NULL};
+    char nc[512], np[512];
+    struct run r;
+
+    core_strlcpy(nc, tests_data_path("manifests/nodeclass-al2023.yaml"), sizeof nc);
+    core_strlcpy(np, tests_data_path("manifests/nodepool-general.yaml"), sizeof np);
+    a[3] = nc;
+    a[5] = np;
+    run(&r, a);
+    report(&r, 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT(strstr(r.out, "kind: NodeConfig") != NULL);
+    CU_ASSERT(strstr(r.out, ENDPOINT) != NULL);
+    CU_ASSERT(strstr(r.out, FAKE_CA) != NULL);
+    /* The NodePool's labels and taints, and the NodeClaim's well-known labels. */
+    CU_ASSERT(strstr(r.out, "team=web") != NULL);
+    CU_ASSERT(strstr(r.out, "example.com/tier=frontend") != NULL);
+    CU_ASSERT(strstr(r.out, "karpenter.sh/nodepool=general") != NULL);
+    CU_ASSERT(strstr(r.out, "node.kubernetes.io/instance-type=m5.large") != NULL);
+    CU_ASSERT(strstr(r.out, "kubernetes.io/arch=amd64") != NULL);
+    CU_ASSERT(strstr(r.out, "karpenter.sh/capacity-type=on-demand") != NULL);
+    CU_ASSERT(strstr(r.out, "dedicated") != NULL);
+    CU_ASSERT(strstr(r.out, "example.com/agent-not-ready") != NULL);
+    /* m5.large: 29 pods by its ENIs, capped by the EC2NodeClass's podsPerCore 10 x 2 vCPUs. */
+    CU_ASSERT(strstr(r.out, "maxPods: 20") != NULL);
+    CU_ASSERT(strstr(r.err, "# sizes: raw=") != NULL && strstr(r.err, "limit=16384") != NULL);
+    run_cleanup(&r);
+
+    /* Without --decode: one line of base64 of a gzip stream ("H4sI"). */
+    a[12] = NULL;
+    run(&r, a);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT(strncmp(r.out, "H4sI", 4) == 0);
+    CU_ASSERT(strspn(r.out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+              strlen(r.out) - 1);
+    run_cleanup(&r);
+}
+
+static void test_userdata_errors(void)
+{
+    const char *no_ca[] = {"userdata", "render", "-f", NULL, "--cluster-name", "demo",
+                           "--endpoint", ENDPOINT, NULL};
+    const char *bad[] = {"userdata", "render", "-f", NULL, "--cluster-name", "demo",
+                         "--endpoint", ENDPOINT, "--ca", FAKE_CA, NULL};
+    const char *usage[] = {"userdata", "render", "-f", NULL, "--phase", "boot", NULL};
+    char nc[512], badp[512], badf[512];
+    struct run r;
+
+    core_strlcpy(nc, tests_data_path("manifests/nodeclass-al2023.yaml"), sizeof nc);
+    core_strlcpy(badp, tests_data_path("manifests/nodeclass-bad-yaml.yaml"), sizeof badp);
+    core_strlcpy(badf, tests_data_path("manifests/nodeclass-bad-field.yaml"), sizeof badf);
+    no_ca[3] = nc;
+    run(&r, no_ca);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(strstr(r.err, "--ca") != NULL);
+    CU_ASSERT(r.out[0] == '\0');
+    run_cleanup(&r);
+
+    bad[3] = badp;
+    run(&r, bad);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(strstr(r.err, "nodeclass-bad-yaml.yaml: line 9 column ") != NULL);
+    run_cleanup(&r);
+
+    bad[3] = badf;
+    run(&r, bad);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(strstr(r.err, "nodeclass-bad-field.yaml") != NULL);
+    CU_ASSERT(strstr(r.err, "spec.kubelet.maxPods") != NULL);
+    run_cleanup(&r);
+
+    /* A CA that is not base64: the module's field mapped back to the flag. */
+    bad[3] = nc;
+    bad[9] = "not base64!";
+    run(&r, bad);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(strstr(r.err, "--ca: cluster.caBundle") != NULL);
+    run_cleanup(&r);
+
+    usage[3] = nc;
+    run(&r, usage);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT(strstr(r.err, "--phase") != NULL);
+    run_cleanup(&r);
+}
+
+TESTS_SUITE(cli_ami_userdata, "cli_ami_userdata", suite_init, suite_cleanup,
+            TESTS_CASE(test_ami_family), TESTS_CASE(test_ami_filter),
+            TESTS_CASE(test_ami_unsupported), TESTS_CASE(test_ami_file),
+            TESTS_CASE(test_ami_no_version_no_server), TESTS_CASE(test_ami_usage),
+            TESTS_CASE(test_userdata_render), TESTS_CASE(test_userdata_errors))

@@ -13,6 +13,7 @@
 #include "userdata/internal.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -230,4 +231,50 @@ int userdata_decode(const void *data, size_t len, int is_base64, struct core_buf
     }
     core_free(bytes);
     return rc;
+}
+
+/* ---- the ValidationSucceeded condition ---------------------------------------------------- */
+
+void userdata_condition_cleanup(struct k8s_condition *cond)
+{
+    if (!cond)
+        return;
+    core_free(cond->type);
+    core_free(cond->reason);
+    core_free(cond->message);
+    memset(cond, 0, sizeof *cond);
+}
+
+int userdata_condition(int rc, const struct core_err *err, const struct userdata_output *out,
+                       struct k8s_condition *cond)
+{
+    struct k8s_condition c;
+    char msg[sizeof err->message + 64];
+    const char *reason;
+
+    memset(&c, 0, sizeof c);
+    if (rc == 0) {
+        reason = "UserDataValid";
+        if (out)
+            snprintf(msg, sizeof msg, "user data is %zu bytes compressed (%zu raw) of %u",
+                     out->gz_len, out->raw_len, USERDATA_EC2_MAX);
+        else
+            snprintf(msg, sizeof msg, "user data renders");
+    } else {
+        reason = rc == CORE_E_TOOBIG         ? "UserDataTooLarge"
+                 : rc == CORE_E_UNSUPPORTED  ? "UserDataUnsupported"
+                                             : "UserDataInvalid";
+        snprintf(msg, sizeof msg, "%s",
+                 err && err->message[0] ? err->message : core_strerror(rc));
+    }
+    c.type = core_strdup("ValidationSucceeded");
+    c.status = rc == 0 ? K8S_COND_TRUE : K8S_COND_FALSE;
+    c.reason = core_strdup(reason);
+    c.message = core_strdup(msg);
+    if (!c.type || !c.reason || !c.message) {
+        userdata_condition_cleanup(&c);
+        return CORE_E_NOMEM;
+    }
+    *cond = c;
+    return 0;
 }

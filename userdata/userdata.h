@@ -117,6 +117,16 @@ int userdata_encode(const char *raw, size_t raw_len, struct userdata_output *out
 int userdata_build(const struct userdata_input *in, struct userdata_output *out,
                    struct core_err *err) CORE_NODISCARD;
 
+/* The EC2NodeClass condition ValidationSucceeded for a userdata_build outcome (rc, err): 0 →
+ * True / UserDataValid with the sizes when out is given; CORE_E_TOOBIG → False /
+ * UserDataTooLarge ("N bytes compressed (M raw), EC2 accepts 16384"); CORE_E_UNSUPPORTED →
+ * False / UserDataUnsupported; any other error → False / UserDataInvalid with err's message
+ * (which names the field). The controller launches nothing while it is False. *cond's strings
+ * are owned (userdata_condition_cleanup); written only on success (CORE_E_NOMEM otherwise). */
+int userdata_condition(int rc, const struct core_err *err, const struct userdata_output *out,
+                       struct k8s_condition *cond) CORE_NODISCARD;
+void userdata_condition_cleanup(struct k8s_condition *cond);
+
 /* Undoes the encoding: base64 text (is_base64) or raw bytes, gunzipped when they start with
  * the gzip magic, appended to raw (bounded by USERDATA_RAW_MAX). */
 int userdata_decode(const void *data, size_t len, int is_base64, struct core_buf *raw,

@@ -374,6 +374,33 @@ static void test_too_big(void)
     CU_ASSERT(strstr(err.message, "UserDataTooLarge") != NULL);
     CU_ASSERT(strstr(err.message, "raw") != NULL && strstr(err.message, "16384") != NULL);
     CU_ASSERT_PTR_NULL(out.gz);
+    /* The EC2NodeClass condition carries the reason and both sizes. */
+    {
+        struct k8s_condition cond;
+        int rc = userdata_condition(CORE_E_TOOBIG, &err, NULL, &cond);
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
+        CU_ASSERT_STRING_EQUAL(cond.type, "ValidationSucceeded");
+        CU_ASSERT_EQUAL(cond.status, K8S_COND_FALSE);
+        CU_ASSERT_STRING_EQUAL(cond.reason, "UserDataTooLarge");
+        CU_ASSERT(strstr(cond.message, "compressed") != NULL && strstr(cond.message, "raw"));
+        userdata_condition_cleanup(&cond);
+    }
+    /* A script that fits gives True with its sizes. */
+    s[8000] = '\0';
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(userdata_build(&f.in, &out, &err), 0);
+    {
+        struct k8s_condition cond;
+        CU_ASSERT_EQUAL_FATAL(userdata_condition(0, NULL, &out, &cond), 0);
+        CU_ASSERT_EQUAL(cond.status, K8S_COND_TRUE);
+        CU_ASSERT_STRING_EQUAL(cond.reason, "UserDataValid");
+        CU_ASSERT(strstr(cond.message, "of 16384") != NULL);
+        userdata_condition_cleanup(&cond);
+        CU_ASSERT_EQUAL_FATAL(userdata_condition(CORE_E_INVAL, NULL, NULL, &cond), 0);
+        CU_ASSERT_STRING_EQUAL(cond.reason, "UserDataInvalid");
+        userdata_condition_cleanup(&cond);
+    }
+    userdata_output_cleanup(&out);
     core_free(s);
     fx_cleanup(&f);
 }

@@ -154,8 +154,8 @@ struct amiresolve_stats {
     unsigned long ec2_calls;   /* DescribeImages requests (pages counted once per call) */
     unsigned long cache_hits;
     unsigned long cache_misses;
-    unsigned long early_evictions; /* cached alias answers dropped because an image became
-                                      deprecated */
+    unsigned long early_evictions; /* cached answers dropped because one of their images
+                                      became deprecated */
 };
 void amiresolve_stats(const struct amiresolve *r, struct amiresolve_stats *out);
 

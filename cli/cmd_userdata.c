@@ -48,7 +48,7 @@ static void ud_usage(FILE *f)
             "flags:\n"
             "  -f, --file PATH       the EC2NodeClass manifest (YAML)\n"
             "  --nodepool PATH       a NodePool manifest (YAML)\n"
-            "  --cluster-name N      the EKS cluster's name (required)\n"
+            "  --cluster-name N      the EKS cluster's name (required to join)\n"
             "  --endpoint URL        the API server endpoint, https://... (required)\n"
             "  --ca B64              the cluster CA bundle, base64 as EKS gives it (required)\n"
             "  --service-cidr C      the service CIDR (default 10.100.0.0/16)\n"
@@ -270,8 +270,9 @@ static int render(const struct ud_flags *fl, FILE *out, FILE *errout)
         have_np = 1;
     }
     /* The cluster facts are checked after the files so that one run reports a bad file
-     * before a missing flag; all three are needed by every family that joins. */
-    {
+     * before a missing flag; all three are needed by every family that joins (the warm-up
+     * document never joins, so it needs none). */
+    if (fl->phase != USERDATA_WARM) {
         const char *missing = !fl->cluster_name ? "--cluster-name"
                               : !fl->endpoint   ? "--endpoint"
                               : !fl->ca         ? "--ca"

@@ -26,7 +26,7 @@
 #define WARM_PULL_ATTEMPTS 3
 #define NODECONFIG_API_PREFIX "node.eks.aws/"
 
-static char startup_taint_key[] = USERDATA_STARTUP_TAINT_KEY;
+static const char startup_taint_key[] = USERDATA_STARTUP_TAINT_KEY;
 
 const char *userdata_effect_name(enum k8s_effect e)
 {
@@ -335,7 +335,8 @@ int userdata_settings_build(const struct userdata_input *in, struct userdata_set
     for (size_t i = 0; i < in->node.nstartup_taints; i++)
         add_taint(&s, &in->node.startup_taints[i]);
     {
-        struct k8s_taint st = {startup_taint_key, NULL, K8S_EFFECT_NO_EXECUTE};
+        /* k8s_taint's key is not const; it is only read here. */
+        struct k8s_taint st = {(char *)(uintptr_t)startup_taint_key, NULL, K8S_EFFECT_NO_EXECUTE};
         add_taint(&s, &st);
     }
 
@@ -530,7 +531,7 @@ static int user_parts(const char *ud, int allow_nodeconfig, struct userdata_mime
 
     *nparts = 0;
     if (len > USERDATA_INPUT_MAX)
-        return core_err_set(err, CORE_E_TOOBIG, "spec.userData: %zu bytes, at most %u", len,
+        return core_err_set(err, CORE_E_INVAL, "spec.userData: %zu bytes, at most %u", len,
                             USERDATA_INPUT_MAX);
     rc = classify_user(ud, len, &kind, err);
     if (rc)
@@ -555,7 +556,7 @@ static int user_parts(const char *ud, int allow_nodeconfig, struct userdata_mime
         if (rc) {
             if (rc == CORE_E_NOMEM)
                 return rc;
-            core_err_prefix(err, "spec.userData: ");
+            core_err_prefix(err, "spec.userData");
             if (err)
                 err->code = CORE_E_INVAL;
             return CORE_E_INVAL;
@@ -569,7 +570,11 @@ static int user_parts(const char *ud, int allow_nodeconfig, struct userdata_mime
                                     "for AL2023 only",
                                     i + 1);
             }
-            if (allow_nodeconfig && strcmp(p->content_type, "application/node.eks.aws") == 0) {
+            /* nodeadm also takes gzip-compressed parts (after any base64, which the parser
+             * already undid): those are passed on unchecked. */
+            if (allow_nodeconfig && strcmp(p->content_type, "application/node.eks.aws") == 0 &&
+                !(p->body_len >= 2 && (unsigned char)p->body[0] == 0x1f &&
+                  (unsigned char)p->body[1] == 0x8b)) {
                 /* nodeadm would fail on it at boot; better to say so now. */
                 int nc = is_nodeconfig(p->body, p->body_len);
                 if (nc <= 0) {
@@ -833,7 +838,14 @@ static int quote(struct core_buf *b, const char *s, int powershell)
     for (; *s && !rc; s++) {
         if (*s == '\'')
             rc = core_buf_append_str(b, powershell ? "''" : "'\\''");
-        else
+        else if (powershell && (unsigned char)s[0] == 0xE2 && (unsigned char)s[1] == 0x80 &&
+                 (unsigned char)s[2] >= 0x98 && (unsigned char)s[2] <= 0x9B) {
+            /* PowerShell also ends a single-quoted string at U+2018..U+201B: double them. */
+            rc = core_buf_append(b, s, 3);
+            if (!rc)
+                rc = core_buf_append(b, s, 3);
+            s += 2;
+        } else
             rc = core_buf_append_char(b, *s);
     }
     if (!rc)
@@ -1107,11 +1119,8 @@ static int warm_bash(const struct userdata_warm *w, struct core_buf *b)
         if (!rc)
             rc = quote(b, w->images[i], 0);
         if (!rc)
-            rc = core_buf_append_str(b, "; then ok=1; break; fi\n  sleep 5\ndone\nlog \"pull ");
-        if (!rc)
-            rc = core_buf_append_str(b, w->images[i]);
-        if (!rc)
-            rc = core_buf_append_str(b, " ok=$ok\"\n");
+            rc = core_buf_appendf(b, "; then ok=1; break; fi\n  sleep 5\ndone\n"
+                                     "log \"pull %zu ok=$ok\"\n", i + 1);
     }
     if (!rc && w->hydrate_root_volume)
         rc = core_buf_append_str(
@@ -1123,48 +1132,6 @@ static int warm_bash(const struct userdata_warm *w, struct core_buf *b)
                "log \"hydrated $root_disk\"; else log \"hydrate $root_disk failed\"; fi\n");
     if (!rc)
         rc = core_buf_append_str(b, "log 'done'\nsync\nsystemctl poweroff\n");
-    return rc;
-}
-
-static int warm_powershell(const struct userdata_warm *w, struct core_buf *b)
-{
-    int64_t t = w->timeout_s ? w->timeout_s : WARM_DEFAULT_TIMEOUT_S;
-    int rc = core_buf_appendf(
-        b,
-        "<powershell>\n" USERDATA_WARM_MARKER "\n"
-        "# Pulls images and reads the root volume so a later start is fast; never joins.\n"
-        "Set-StrictMode -Version Latest\n"
-        "function Write-Warm($m) { Write-Output \"stoker-warm: $m\" }\n"
-        "# Watchdog: power off after %lld s whatever happens.\n"
-        "shutdown.exe /s /f /t %lld\n"
-        "Start-Service containerd\n"
-        "$ctr = \"$env:ProgramFiles\\containerd\\ctr.exe\"\n",
-        (long long)t, (long long)t);
-    for (size_t i = 0; i < w->nimages && !rc; i++) {
-        rc = core_buf_appendf(b, "$ok = 0\nfor ($a = 1; $a -le %d; $a++) {\n"
-                                 "  & $ctr --namespace k8s.io images pull --all-platforms=false ",
-                              WARM_PULL_ATTEMPTS);
-        if (!rc)
-            rc = quote(b, w->images[i], 1);
-        if (!rc)
-            rc = core_buf_append_str(b, "\n  if ($LASTEXITCODE -eq 0) { $ok = 1; break }\n"
-                                        "  Start-Sleep -Seconds 5\n}\nWrite-Warm \"pull ");
-        if (!rc)
-            rc = core_buf_append_str(b, w->images[i]);
-        if (!rc)
-            rc = core_buf_append_str(b, " ok=$ok\"\n");
-    }
-    if (!rc && w->hydrate_root_volume)
-        rc = core_buf_append_str(
-            b, "$disk = Get-Partition -DriveLetter C | Get-Disk\n"
-               "$fs = [System.IO.File]::Open(\"\\\\.\\PhysicalDrive$($disk.Number)\", 'Open', "
-               "'Read', 'ReadWrite')\n"
-               "$buf = New-Object byte[] 1048576\n"
-               "while ($fs.Read($buf, 0, $buf.Length) -gt 0) { }\n"
-               "$fs.Close()\n"
-               "Write-Warm \"hydrated disk $($disk.Number)\"\n");
-    if (!rc)
-        rc = core_buf_append_str(b, "Write-Warm 'done'\nStop-Computer -Force\n</powershell>\n");
     return rc;
 }
 
@@ -1195,7 +1162,7 @@ static int render_custom(const struct userdata_input *in, struct core_buf *raw,
     size_t len = in->node.user_data ? strlen(in->node.user_data) : 0;
     int rc;
     if (len > USERDATA_INPUT_MAX)
-        return core_err_set(err, CORE_E_TOOBIG, "spec.userData: %zu bytes, at most %u", len,
+        return core_err_set(err, CORE_E_INVAL, "spec.userData: %zu bytes, at most %u", len,
                             USERDATA_INPUT_MAX);
     rc = core_buf_append(raw, in->node.user_data ? in->node.user_data : "", len);
     if (rc)
@@ -1210,9 +1177,7 @@ static int render_warm(const struct userdata_input *in, struct core_buf *raw,
     int rc = check_warm(&in->warm, err);
     if (rc)
         return rc;
-    if (is_windows(in->family)) {
-        rc = warm_powershell(&in->warm, raw);
-    } else {
+    {
         struct userdata_mime_out_part part;
         core_buf_init(&sh, USERDATA_RAW_MAX);
         rc = warm_bash(&in->warm, &sh);
@@ -1243,13 +1208,20 @@ int userdata_render(const struct userdata_input *in, struct core_buf *raw, struc
         return core_err_set(err, CORE_E_INVAL, "family: unknown AMI family %d", (int)in->family);
     if (in->phase != USERDATA_JOIN && in->phase != USERDATA_WARM)
         return core_err_set(err, CORE_E_INVAL, "phase: unknown phase %d", (int)in->phase);
-    if (in->phase == USERDATA_WARM &&
-        (in->family == K8S_AMI_BOTTLEROCKET || in->family == K8S_AMI_CUSTOM))
+    /* Warm-up then join needs the join configuration to be read on the second boot. nodeadm
+     * (AL2023) reads user data from IMDS on every boot; AL2's bootstrap.sh runs from a
+     * cloud-init script that runs once per instance, and EC2Launch (Windows) runs user data on
+     * the first boot only, so for those the join after a warm-up would never happen. */
+    if (in->phase == USERDATA_WARM && in->family != K8S_AMI_AL2023)
         return core_err_set(err, CORE_E_UNSUPPORTED,
-                            "warm-up phase: not supported for the %s AMI family", fam);
-    if (in->family == K8S_AMI_BOTTLEROCKET && in->node.instance_store_raid0)
+                            "warm-up phase: not supported for the %s AMI family (only al2023 "
+                            "reads its user data again when a warmed instance starts)",
+                            fam);
+    if ((in->family == K8S_AMI_BOTTLEROCKET || is_windows(in->family)) &&
+        in->node.instance_store_raid0)
         return core_err_set(err, CORE_E_UNSUPPORTED,
-                            "instanceStorePolicy: RAID0 is not supported for Bottlerocket");
+                            "instanceStorePolicy: RAID0 is not supported for the %s AMI family",
+                            fam);
     if (in->family == K8S_AMI_CUSTOM)
         return render_custom(in, raw, err);
     if (in->phase == USERDATA_WARM)

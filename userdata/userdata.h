@@ -13,9 +13,14 @@
  *  - Windows (2019/2022/2025): a <powershell> block calling Start-EKSBootstrap.ps1, the user's
  *    PowerShell first.
  *  - Custom: the user's data unchanged.
- * Warm-up phase (AL2023, AL2, Windows): no join configuration at all — a script that pulls the
- * listed images, reads the whole root volume so its blocks are hydrated, and powers the
- * instance off. nodeadm / bootstrap never run, so the instance never registers a Node.
+ * Warm-up phase (AL2023 only): no join configuration at all — a script that pulls the listed
+ * images, reads the whole root volume so its blocks are hydrated, and powers the instance off.
+ * nodeadm never finds a NodeConfig, so the instance never registers a Node; on the next start
+ * nodeadm reads the join user data written while it was stopped. The user's own scripts run on
+ * the join boot's cloud-init only if cloud-init treats them as per-boot: they are part of the
+ * join document, not of the warm-up one. AL2 (bootstrap.sh from a once-per-instance cloud-init
+ * script) and Windows (EC2Launch runs user data on the first boot) would never join after a
+ * warm-up, so the warm phase is CORE_E_UNSUPPORTED for them, as for Bottlerocket and Custom.
  *
  * Invariants kept by everything declared here:
  *  - Every external symbol starts with userdata_ / USERDATA_.
@@ -103,7 +108,7 @@ void userdata_output_cleanup(struct userdata_output *o);
 
 /* Renders in->family for in->phase and appends the document to raw. CORE_E_INVAL naming the
  * field for bad input; CORE_E_UNSUPPORTED for a combination stoker does not render (the warm
- * phase for Bottlerocket or Custom, RAID0 on Bottlerocket), naming it. */
+ * phase for anything but AL2023, RAID0 on Bottlerocket or Windows), naming it. */
 int userdata_render(const struct userdata_input *in, struct core_buf *raw,
                     struct core_err *err) CORE_NODISCARD;
 

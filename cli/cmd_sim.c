@@ -2,7 +2,8 @@
  * cli/cmd_sim.c — `stoker sim serve`: the emulated AWS account (EC2 Query, SSM JSON 1.1) and
  * the emulated Kubernetes API (with stoker's CRDs) on one loopback HTTP port in real time, for
  * the AWS CLI, kubectl, SDKs or a stoker controller pointed at it through an env file and a
- * kubeconfig. (`stoker sim --scenario`, the virtual-time run, comes later.)
+ * kubeconfig, with the simulated cluster (kubelets, scheduler, volume provisioner) running over
+ * both. (`stoker sim --scenario`, the virtual-time run, comes later.)
  *
  * Requests are routed by path: the Kubernetes API's roots (/api, /apis, /version, /healthz,
  * /readyz, /livez, /openapi) go to the emulated API server, everything else (AWS clients post
@@ -37,12 +38,16 @@ static void sim_usage(FILE *f)
             "usage: stoker sim serve [--listen HOST:PORT] [--env-file PATH] [--kubeconfig PATH]\n"
             "                        [--crds DIR] [--seed N] [--region R] [--cluster NAME]\n"
             "                        [--fault ITEM]... [--boot STEP=MEDIAN[/SIGMA]]...\n"
+            "                        [--node-on-stop delete|notready]\n"
             "\n"
             "Serves an emulated AWS account (EC2 and SSM, real wire formats, SigV4 checked)\n"
             "and an emulated Kubernetes API (built-in kinds plus the CRDs in --crds) on one\n"
             "loopback address until SIGTERM or SIGINT. Writes an env file with\n"
             "AWS_ENDPOINT_URL, the region and the account's keys for clients to source, and\n"
-            "a kubeconfig for kubectl.\n"
+            "a kubeconfig for kubectl. A simulated cluster runs inside: every instance whose\n"
+            "user data joins the cluster registers a Node (Ready after the boot model's\n"
+            "delays), warm-up user data powers its instance off, and pending pods are\n"
+            "scheduled onto Ready nodes.\n"
             "\n"
             "flags:\n"
             "  --listen HOST:PORT   loopback address to serve on (default " SIM_DEFAULT_LISTEN
@@ -60,7 +65,10 @@ static void sim_usage(FILE *f)
             "  --fault ITEM         ice=TYPE@ZONE, throttle=on|off, error-rate=0.01,\n"
             "                       latency=50ms, consistency=5s (repeatable)\n"
             "  --boot STEP=MEDIAN   override a boot-model step, e.g. launch=20s or start=5s/0.3\n"
-            "                       (repeatable)\n"
+"                       (repeatable)\n"
+            "  --node-on-stop MODE  what happens to a stopped instance's Node: delete\n"
+            "                       (default) or notready (kept NotReady and tainted\n"
+            "                       unreachable until the instance terminates)\n"
             "  -h, --help           show this help\n"
             "\n"
             "example:\n"
@@ -236,6 +244,8 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
     struct sim_aws *a = NULL;
     struct sim_server *srv = NULL;
     struct sim_aws_stats st;
+    struct sim_cluster_opts co;
+    struct sim_cluster *cl = NULL;
     struct core_err err;
     uint16_t port = 0;
     int rc = CLI_EXIT_FAIL;
@@ -243,6 +253,7 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
     core_err_clear(&err);
     sim_aws_opts_default(&o);
     sim_kube_opts_default(&ko);
+    memset(&co, 0, sizeof co);
     for (int i = 2; i < argc; i++) {
         const char *v;
         int missing = 0;
@@ -278,6 +289,7 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
             }
             o.seed = (uint64_t)seed;
             ko.seed = (uint64_t)seed;
+            co.seed = (uint64_t)seed;
         } else if ((v = take(argc, argv, &i, "--region", &missing)) != NULL) {
             if (!*v || strlen(v) >= 64) {
                 fprintf(errout, "stoker sim serve: --region: expected a region name such as "
@@ -300,6 +312,16 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
         } else if ((v = take(argc, argv, &i, "--boot", &missing)) != NULL) {
             if (sim_boot_model_set(&o.boot, v, &err) != 0) {
                 fprintf(errout, "stoker sim serve: --boot: %s\n", err.message);
+                return CLI_EXIT_USAGE;
+            }
+        } else if ((v = take(argc, argv, &i, "--node-on-stop", &missing)) != NULL) {
+            if (strcmp(v, "delete") == 0) {
+                co.node_on_stop = SIM_NODE_DELETE;
+            } else if (strcmp(v, "notready") == 0) {
+                co.node_on_stop = SIM_NODE_NOTREADY;
+            } else {
+                fprintf(errout, "stoker sim serve: --node-on-stop: expected delete or notready, "
+                                "got '%s'\n", v);
                 return CLI_EXIT_USAGE;
             }
         } else if (missing) {
@@ -338,6 +360,10 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
+    if (sim_cluster_new(loop, a, k, &co, &cl, &err) != 0) {
+        fprintf(errout, "stoker sim serve: %s\n", err.message);
+        goto done;
+    }
     both.aws = a;
     both.kube = k;
     if (sim_server_new(loop, &so, both_handle, &both, &srv, &err) != 0) {
@@ -368,6 +394,7 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
     rc = CLI_EXIT_OK;
 done:
     sim_server_free(srv);
+    sim_cluster_free(cl);
     sim_kube_free(k);
     sim_aws_free(a);
     core_loop_free(loop);

@@ -829,6 +829,12 @@ void sim_aws_set_observer(struct sim_aws *a, sim_aws_observer_fn fn, void *ud)
     a->observer_ud = fn ? ud : NULL;
 }
 
+void sim_aws_observer_get(const struct sim_aws *a, sim_aws_observer_fn *fn, void **ud)
+{
+    *fn = a->observer;
+    *ud = a->observer_ud;
+}
+
 void sim_aws_stats(const struct sim_aws *a, struct sim_aws_stats *out)
 {
     *out = a->stats;

@@ -25,6 +25,9 @@
  *    freed; nothing else points at an instance.
  *  - The observer runs after every state change (launch included) and may call back into the
  *    account: iteration here re-reads a->instances and tolerates it growing.
+ *  - sim_aws_instance_poweroff (the instance's own shutdown, for the simulated cluster) goes
+ *    through the same running -> stopping -> stopped path as StopInstances; only the reason
+ *    differs (Client.InstanceInitiatedShutdown).
  */
 #include "sim/internal.h"
 
@@ -168,8 +171,8 @@ static void release_ip(struct sim_instance *i)
 
 /* Enters `state` at mono time `at` (now, or the scheduled time of a late transition), then
  * schedules next_state after a draw from step (none when step is SIM_BOOT_COUNT). */
-static void enter_state(struct sim_aws *a, struct sim_instance *i, int state, int next_state,
-                        enum sim_boot_step step, core_ns at)
+static void enter_state_by(struct sim_aws *a, struct sim_instance *i, int state, int next_state,
+                           enum sim_boot_step step, core_ns at, int instance_initiated)
 {
     core_ns wall = sim_wall(a) - (sim_now(a) - at);
 
@@ -190,6 +193,13 @@ static void enter_state(struct sim_aws *a, struct sim_instance *i, int state, in
         set_state_reason(i, "", "");
         break;
     case SIM_STOPPING:
+        if (instance_initiated) {
+            /* The OS halted itself (shutdown -h): EC2 names no user. */
+            i->reason[0] = '\0';
+            set_state_reason(i, "Client.InstanceInitiatedShutdown",
+                             "Client.InstanceInitiatedShutdown: Instance initiated shutdown");
+            break;
+        }
         user_initiated(i, wall);
         if (i->hibernating)
             set_state_reason(i, "Client.UserInitiatedHibernate",
@@ -234,6 +244,12 @@ static void enter_state(struct sim_aws *a, struct sim_instance *i, int state, in
         i->next_at = 0;
     }
     notify(a, i);
+}
+
+static void enter_state(struct sim_aws *a, struct sim_instance *i, int state, int next_state,
+                        enum sim_boot_step step, core_ns at)
+{
+    enter_state_by(a, i, state, next_state, step, at, 0);
 }
 
 void sim_instance_transition(struct sim_aws *a, struct sim_instance *i, int state, int next_state,
@@ -444,4 +460,26 @@ void sim_instances_cleanup(struct sim_aws *a)
     core_free(a->instances);
     a->instances = NULL;
     a->ninstances = a->instances_cap = 0;
+}
+
+int sim_aws_instance_poweroff(struct sim_aws *a, const char *instance_id, struct core_err *err)
+{
+    struct sim_instance *i;
+
+    if (!a || !instance_id)
+        return core_err_set(err, CORE_E_INVAL, "sim_aws_instance_poweroff: account and "
+                                               "instance id are required");
+    /* Apply what is due first, so the state checked is the one describes would show. */
+    sim_instances_advance(a);
+    i = sim_instance_find(a, instance_id);
+    if (!i)
+        return core_err_set(err, CORE_E_NOTFOUND, "instance %s does not exist", instance_id);
+    if (i->state != SIM_RUNNING)
+        return core_err_set(err, CORE_E_STATE, "instance %s is %s, not running", instance_id,
+                            sim_istate_name(i->state));
+    /* The OS halting is not a StopInstances call: no hibernation, and EC2 reports it with its
+     * own reason (set before the observer hears of the change). */
+    i->hibernating = 0;
+    enter_state_by(a, i, SIM_STOPPING, SIM_STOPPED, SIM_BOOT_STOP, sim_now(a), 1);
+    return 0;
 }

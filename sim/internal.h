@@ -459,6 +459,8 @@ void sim_instance_transition(struct sim_aws *a, struct sim_instance *i, int stat
 void sim_instances_advance(struct sim_aws *a);
 /* 1 when describes should show it now (the consistency fault). */
 int sim_instance_visible(const struct sim_aws *a, const struct sim_instance *i);
+/* The observer installed now (NULL, NULL when none): the simulated cluster chains to it. */
+void sim_aws_observer_get(const struct sim_aws *a, sim_aws_observer_fn *fn, void **ud);
 /* Frees every instance and cancels the timer (sim_aws_free). */
 void sim_instances_cleanup(struct sim_aws *a);
 /* Free every launch template and every remembered client token (ec2_mutate.c; sim_aws_free). */

@@ -10,8 +10,8 @@
  *   subresource, pods/binding and pods/eviction. /openapi/v2 and /v3 are not served (404), so
  *   kubectl needs --validate=false for apply/create. The emulator does not authenticate: any
  *   Authorization header (or none) is accepted; it is meant for loopback only (the server binds
- *   nothing else). Table requests (Accept ...;as=Table) get the plain list, which kubectl
- *   accepts.
+ *   nothing else). Table requests (Accept ...;as=Table;g=meta.k8s.io, what kubectl get sends)
+ *   on get, list and watch are answered with a meta.k8s.io Table (kube_table.c).
  *
  * Invariants:
  *  - The handler never fails: every problem becomes a Status answer with the code and reason
@@ -660,6 +660,26 @@ static int parse_selectors(struct ka_req *a, struct sim_ksel **labels, struct si
     return 0;
 }
 
+/* The Table the request asks for, if any (Accept, includeObject); answers 400 and returns
+ * -1 for a bad includeObject. */
+static int table_wanted(struct ka_req *a, struct sim_ktable_req *tr)
+{
+    struct core_err err;
+
+    core_err_clear(&err);
+    if (sim_ktable_negotiate(header(a->req, "Accept"), qget(a, "includeObject"), tr,
+                             &err) != 0) {
+        fail_err(a->resp, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static core_ns wall_now(const struct sim_kube *k)
+{
+    return core_clock_wall(core_loop_clock(k->loop));
+}
+
 static void do_watch(struct ka_req *a, const struct ka_target *t, core_ns *delay)
 {
     struct sim_kube *k = a->k;
@@ -669,8 +689,11 @@ static void do_watch(struct ka_req *a, const struct ka_target *t, core_ns *delay
     core_ns timeout;
     struct core_err err;
     const char *rv = qget(a, "resourceVersion");
+    struct sim_ktable_req tr;
 
     (void)delay;
+    if (table_wanted(a, &tr) != 0)
+        return;
     if (k->opts.faults.gone_rate > 0 && sim_rng_unit(&k->rng) < k->opts.faults.gone_rate) {
         fail(a->resp, 410, "Expired", "too old resource version: %s", rv ? rv : "");
         return;
@@ -698,7 +721,7 @@ static void do_watch(struct ka_req *a, const struct ka_target *t, core_ns *delay
                              qbool(a, "allowWatchBookmarks"),
                              !rv || !*rv || strcmp(rv, "0") == 0 ||
                                  qbool(a, "sendInitialEvents"),
-                             timeout, a->req, a->resp, &err) != 0)
+                             timeout, &tr, a->req, a->resp, &err) != 0)
         fail_err(a->resp, &err);
 }
 
@@ -712,7 +735,10 @@ static void do_list(struct ka_req *a, const struct ka_target *t)
     char *start = NULL, *next = NULL, *tok = NULL, gv[200], rvs[24];
     json_t *items = NULL, *doc = NULL;
     struct core_err err;
+    struct sim_ktable_req tr;
 
+    if (table_wanted(a, &tr) != 0)
+        return;
     if (lim && *lim && core_parse_i64(lim, 0, INT64_MAX, &limit) != 0) {
         fail(a->resp, 400, "BadRequest", "invalid limit \"%.40s\"", lim);
         return;
@@ -746,6 +772,15 @@ static void do_list(struct ka_req *a, const struct ka_target *t)
     }
     gv_of(t->r, gv, sizeof gv);
     snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)list_rv);
+    if (tr.wanted) {
+        core_err_clear(&err);
+        if (sim_ktable_build(t->r, items, &tr, rvs, tok, wall_now(k), &doc, &err) != 0) {
+            fail_err(a->resp, &err);
+            goto out;
+        }
+        answer_obj(a->resp, 200, doc);
+        goto out;
+    }
     doc = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", t->r->list_kind, "apiVersion", gv,
                     "metadata", "resourceVersion", rvs, "items", items);
     if (doc && tok &&
@@ -1140,12 +1175,20 @@ static void serve_resource(struct ka_req *a, const struct ka_target *t, core_ns 
     }
     if (strcmp(m, "GET") == 0) {
         struct core_err err;
-        json_t *out = NULL;
+        struct sim_ktable_req tr;
+        json_t *out = NULL, *table = NULL;
+        if (table_wanted(a, &tr) != 0)
+            return;
         core_err_clear(&err);
         if (sim_kube_store_get(a->k, t->r, t->ns, t->name, &out, &err) != 0)
             fail_err(a->resp, &err);
-        else
+        else if (!tr.wanted || t->sub)
             answer_obj(a->resp, 200, out);
+        else if (sim_ktable_event(t->r, out, &tr, wall_now(a->k), &table, &err) != 0)
+            fail_err(a->resp, &err);
+        else
+            answer_obj(a->resp, 200, table);
+        json_decref(table);
         json_decref(out);
     } else if (strcmp(m, "PUT") == 0) {
         do_update(a, t);

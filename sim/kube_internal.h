@@ -13,6 +13,8 @@
  *   kube_api.c     HTTP: routing, discovery, verbs, metav1.Status errors, faults.
  *   kube_watch.c   HTTP watches over struct sim_stream: replay, bookmarks, timeouts, drops.
  *   kube_crd.c     CustomResourceDefinitions: loading, serving, OpenAPI v3 schema validation.
+ *   kube_table.c   meta.k8s.io Table answers (what `kubectl get` prints): columns for the
+ *                  built-in kinds and CRD additionalPrinterColumns (a JSONPath subset).
  *
  * Invariants:
  *  - Every stored object is a JSON object with apiVersion, kind, metadata.name, uid,
@@ -62,6 +64,8 @@ struct sim_kevent {
     enum sim_kev_type type;
     struct sim_kres *res;
     json_t *obj;          /* the object after the change (for DELETED: its last state) */
+    json_t *prev;         /* the object before the change; NULL for ADDED. Selector watches
+                             decide ADDED/MODIFIED/DELETED from matched-before vs matches-now */
     core_ns at;           /* mono */
 };
 const char *sim_kev_name(enum sim_kev_type t); /* "ADDED", ... */
@@ -245,17 +249,59 @@ int sim_kube_apply_parse(const char *body, size_t len, json_t **out,
 int sim_kube_crd_validate(const struct sim_kres *r, const json_t *obj, json_t **pruned,
                           struct core_err *err) CORE_NODISCARD;
 
+/* ---- Tables (kube_table.c) ---- */
+
+/* What rows carry in "object" (the includeObject query parameter). */
+enum sim_ktable_include {
+    SIM_KTABLE_INC_METADATA = 0, /* PartialObjectMetadata (the default, and kubectl's) */
+    SIM_KTABLE_INC_NONE,         /* null */
+    SIM_KTABLE_INC_OBJECT,       /* the whole object */
+};
+struct sim_ktable_req {
+    int wanted;                  /* 1: answer with a Table */
+    char api_version[24];        /* "meta.k8s.io/v1" or "meta.k8s.io/v1beta1" */
+    enum sim_ktable_include include;
+};
+/* From the Accept header (NULL = none: no Table) and includeObject (NULL = Metadata). The
+ * first media range we can serve decides: a Table (application/json;as=Table;g=meta.k8s.io;
+ * v=v1 or v1beta1) or plain JSON (application/json, * / *); others are skipped. *out always
+ * written; CORE_E_INVAL (http_status 400, BadRequest) for an unknown includeObject. */
+int sim_ktable_negotiate(const char *accept, const char *include_object,
+                         struct sim_ktable_req *out, struct core_err *err) CORE_NODISCARD;
+/* Evaluates the JSONPath subset printer columns use: ".a.b" (backslash escapes a dot or any
+ * other character), ['key'], [N] (negative from the end), [*], and filters
+ * [?(@.a.b == "v")] (==, !=, or bare existence; string, number, true/false/null literals);
+ * an optional leading "$" and surrounding "{...}". *out is the first match, borrowed from
+ * obj, or NULL when nothing matches. CORE_E_INVAL for a path outside the subset (whatever
+ * the data). */
+int sim_ktable_jsonpath(const json_t *obj, const char *path, const json_t **out,
+                        struct core_err *err) CORE_NODISCARD;
+/* A Table of items (a JSON array of objects of r): the columns of r (CRD: Name then each
+ * printer column; built-ins: what the API server prints for them, NAME and AGE otherwise),
+ * one row per item, metadata.resourceVersion = rv and continue = cont (either may be NULL).
+ * now_wall (wall ns) turns timestamps into ages. *out is a new object. */
+int sim_ktable_build(const struct sim_kres *r, const json_t *items,
+                     const struct sim_ktable_req *tr, const char *rv, const char *cont,
+                     core_ns now_wall, json_t **out, struct core_err *err) CORE_NODISCARD;
+/* The Table one watch event carries: one row for obj, its resourceVersion as the table's. */
+int sim_ktable_event(const struct sim_kres *r, const json_t *obj, const struct sim_ktable_req *tr,
+                     core_ns now_wall, json_t **out, struct core_err *err) CORE_NODISCARD;
+/* An age as the API server prints it ("45s", "3m20s", "5h", "2d3h", "1y4d"). */
+void sim_ktable_age(core_ns d, char *out, size_t outsz);
+
 /* ---- HTTP watches (kube_watch.c) ---- */
 
 struct sim_kwatch;
 /* Starts an HTTP watch answer on req->stream for r (ns may be NULL), from resourceVersion
  * since ("" / "0" = now, after sending the current objects as ADDED when send_initial),
  * with selectors (ownership taken: cleaned up by the watch), bookmarks when asked, ending
- * after timeout (0 = opts.watch_timeout_max). Fills resp's status/headers (200,
- * application/json) or a 410 Status document. */
+ * after timeout (0 = opts.watch_timeout_max). table (copied; NULL or not wanted = plain
+ * objects): ADDED/MODIFIED/DELETED events carry a one-row Table instead of the object.
+ * Fills resp's status/headers (200, application/json) or a 410 Status document. */
 int sim_kube_watch_start(struct sim_kube *k, struct sim_kres *r, const char *ns,
                          struct sim_ksel *labels, struct sim_ksel *fields, const char *since,
                          int bookmarks, int send_initial, core_ns timeout,
+                         const struct sim_ktable_req *table,
                          const struct sim_http_req *req, struct core_http_response *resp,
                          struct core_err *err) CORE_NODISCARD;
 /* Ends every HTTP watch (sim_kube_free). */

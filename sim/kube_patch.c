@@ -389,7 +389,35 @@ static int ptr_remove(json_t *root, const char *ptr, json_t **removed, const cha
     return 0;
 }
 
-static int json_patch_op(json_t **doc, const json_t *op, size_t idx, struct core_err *err)
+/* Nodes in v, counting no further than limit (so a huge value costs at most limit steps). */
+static size_t json_nodes(const json_t *v, size_t limit)
+{
+    size_t n = 1, i;
+    const char *k;
+    json_t *c;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, c) {
+            if (n >= limit)
+                break;
+            n += json_nodes(c, limit - n);
+        }
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)(uintptr_t)v, k, c) {
+            if (n >= limit)
+                break;
+            n += json_nodes(c, limit - n);
+        }
+    }
+    return n;
+}
+
+/* copy can double a document per operation: what all copies of one patch may duplicate, in
+ * JSON nodes (the API server bounds the same thing by bytes). */
+#define JSON_PATCH_COPY_BUDGET 200000u
+#define JSON_PATCH_OPS_MAX 10000u
+
+static int json_patch_op(json_t **doc, const json_t *op, size_t idx, size_t *budget,
+                         struct core_err *err)
 {
     const char *name = json_string_value(json_object_get(op, "op"));
     const char *path = json_string_value(json_object_get(op, "path"));
@@ -441,8 +469,14 @@ static int json_patch_op(json_t **doc, const json_t *op, size_t idx, struct core
                 return rc;
         } else {
             json_t *src;
+            size_t cost;
             if ((rc = ptr_get(*doc, from, &src, what, err)) != 0)
                 return rc;
+            cost = json_nodes(src, *budget + 1);
+            if (cost > *budget)
+                return unprocessable(err, "json patch operation %zu: copies would exceed %u "
+                                     "nodes in total", idx, JSON_PATCH_COPY_BUDGET);
+            *budget -= cost;
             v = json_deep_copy(src);
             if (!v)
                 return nomem(err);
@@ -456,7 +490,7 @@ int sim_kube_json_patch(const json_t *target, const json_t *ops, json_t **out,
                         struct core_err *err)
 {
     json_t *doc;
-    size_t i;
+    size_t i, budget = JSON_PATCH_COPY_BUDGET;
     json_t *op;
     int rc = 0;
 
@@ -464,11 +498,14 @@ int sim_kube_json_patch(const json_t *target, const json_t *ops, json_t **out,
         return bad_request(err, "a json patch must be an array of operations");
     if (json_depth(ops, PATCH_DEPTH + 1) > PATCH_DEPTH)
         return too_deep(err);
+    if (json_array_size(ops) > JSON_PATCH_OPS_MAX)
+        return unprocessable(err, "a json patch may hold at most %u operations",
+                             JSON_PATCH_OPS_MAX);
     doc = target ? json_deep_copy(target) : json_null();
     if (!doc)
         return nomem(err);
     json_array_foreach(ops, i, op) {
-        if ((rc = json_patch_op(&doc, op, i, err)) != 0)
+        if ((rc = json_patch_op(&doc, op, i, &budget, err)) != 0)
             break;
     }
     if (rc) {

@@ -300,7 +300,8 @@ static void hist_drop_oldest(struct sim_kube *k)
     struct sim_kevent *ev = &k->hist[k->hist_head];
     k->hist_floor = ev->rv;
     json_decref(ev->obj);
-    ev->obj = NULL;
+    json_decref(ev->prev);
+    ev->obj = ev->prev = NULL;
     k->hist_head = (k->hist_head + 1) % k->hist_cap;
     k->hist_len--;
 }
@@ -340,6 +341,7 @@ static void hist_append(struct sim_kube *k, const struct sim_kevent *ev)
         hist_drop_oldest(k);
     k->hist[(k->hist_head + k->hist_len) % k->hist_cap] = *ev;
     json_incref(ev->obj);
+    json_incref(ev->prev);
     k->hist_len++;
 }
 
@@ -387,8 +389,10 @@ static void deliver_cb(void *ud)
             if (!l->dead)
                 l->fn(l->ud, &batch[i]);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         json_decref(batch[i].obj);
+        json_decref(batch[i].prev);
+    }
     core_free(batch);
     listeners_sweep(k);
 }
@@ -406,14 +410,16 @@ static int pending_reserve(struct sim_kube *k)
     return 0;
 }
 
-/* The slot was reserved; takes the reference to obj. */
-static void queue_event(struct sim_kube *k, struct sim_kres *r, enum sim_kev_type t, json_t *obj)
+/* The slot was reserved; takes the references to obj and prev (may be NULL). */
+static void queue_event(struct sim_kube *k, struct sim_kres *r, enum sim_kev_type t, json_t *obj,
+                        json_t *prev)
 {
     struct sim_kevent *ev = &k->pending[k->npending++];
     ev->rv = k->rv;
     ev->type = t;
     ev->res = r;
     ev->obj = obj;
+    ev->prev = prev;
     ev->at = core_loop_now(k->loop);
     if (!k->deliver_timer)
         k->deliver_timer = core_loop_timer_add(k->loop, 0, deliver_cb, k);
@@ -463,11 +469,9 @@ static int commit_put(struct sim_kube *k, struct sim_kres *r, const char *key, j
         return nomem(err);
     }
     k->rv++;
-    if (old)
-        json_decref(old);
-    else
+    if (!old)
         r->count++;
-    queue_event(k, r, t, json_incref(obj));
+    queue_event(k, r, t, json_incref(obj), old); /* the event keeps the previous state */
     return 0;
 }
 
@@ -485,12 +489,10 @@ static int commit_del(struct sim_kube *k, struct sim_kres *r, const char *key, j
         return nomem(err);
     }
     old = core_map_del(r->objects, key);
-    if (old) {
-        json_decref(old);
+    if (old)
         r->count--;
-    }
     k->rv++;
-    queue_event(k, r, SIM_KEV_DELETED, last);
+    queue_event(k, r, SIM_KEV_DELETED, last, old);
     return 0;
 }
 
@@ -989,7 +991,10 @@ int sim_kube_store_update(struct sim_kube *k, struct sim_kres *r, const char *ns
             goto out;
         }
     }
-    if (is_terminating(cur) && finalizer_count(pruned) == 0) {
+    /* A namespace is never removed by an update: it goes only when it is empty too
+     * (ns_finalize_check after the write below). */
+    if (is_terminating(cur) && finalizer_count(pruned) == 0 &&
+        strcmp(r->key, "namespaces") != 0) {
         if (dry_run) {
             if (out)
                 *out = json_incref(pruned);
@@ -1009,6 +1014,8 @@ int sim_kube_store_update(struct sim_kube *k, struct sim_kres *r, const char *ns
         goto out;
     if (out)
         *out = json_incref(pruned);
+    if (strcmp(r->key, "namespaces") == 0 && is_terminating(pruned))
+        ns_finalize_check(k, name);
 out:
     json_decref(cand);
     json_decref(pruned);
@@ -1282,7 +1289,13 @@ int sim_kube_store_delete(struct sim_kube *k, struct sim_kres *r, const char *ns
             return rc;
         cur = core_map_get(r->objects, key, NULL);
     }
-    if (strcmp(r->key, "namespaces") == 0 && !is_terminating(cur)) {
+    if (strcmp(r->key, "namespaces") == 0 && is_terminating(cur))
+        return kerr(err, CORE_E_CONFLICT, 409, "Conflict",
+                    "Operation cannot be fulfilled on namespaces \"%.63s\": The system is "
+                    "ensuring all content is removed from this namespace.  Upon completion, this "
+                    "namespace will automatically be purged by the system.",
+                    name);
+    if (strcmp(r->key, "namespaces") == 0) {
         char ts[40];
         json_t *n = json_deep_copy(cur), *m, *st;
         char nsname[64];
@@ -1818,11 +1831,15 @@ void sim_kube_free(struct sim_kube *k)
         core_loop_timer_cancel(k->loop, k->deliver_timer);
     if (k->gc_timer)
         core_loop_timer_cancel(k->loop, k->gc_timer);
-    for (size_t i = 0; i < k->npending; i++)
+    for (size_t i = 0; i < k->npending; i++) {
         json_decref(k->pending[i].obj);
+        json_decref(k->pending[i].prev);
+    }
     core_free(k->pending);
-    for (size_t i = 0; i < k->hist_len; i++)
+    for (size_t i = 0; i < k->hist_len; i++) {
         json_decref(k->hist[(k->hist_head + i) % k->hist_cap].obj);
+        json_decref(k->hist[(k->hist_head + i) % k->hist_cap].prev);
+    }
     core_free(k->hist);
     while (k->watches) {
         struct sim_kube_watch *w = k->watches;

@@ -6,7 +6,9 @@
  * The wire format is the API server's: one JSON object per line, {"type": ADDED | MODIFIED |
  * DELETED | BOOKMARK | ERROR, "object": {...}}. A resourceVersion older than the history
  * answers 200 with a single ERROR event carrying a 410 Status (reason Expired), as real API
- * servers do; the stream then ends.
+ * servers do; the stream then ends. A watch that asked for a Table (kubectl get -w) gets, for
+ * every ADDED / MODIFIED / DELETED event, a meta.k8s.io Table with that object's one row
+ * (kube_table.c) with the column definitions every time, so kubectl prints its header once.
  *
  * Invariants:
  *  - Every open watch is on k->http_watches and owns its listener, timers, selectors and the
@@ -16,11 +18,10 @@
  *  - Events reach the client in resourceVersion order and at most once: everything at or
  *    below last_rv has been sent (or deliberately skipped), so the history replay and the
  *    live listener, which may overlap, never duplicate.
- *  - A watch with a selector remembers which objects it has shown (key "ns/name"), so an
- *    object that stops matching is sent as DELETED and one that starts matching as ADDED. At
- *    the start of a replay the remembered set is the matching objects not changed since the
- *    requested version (their state then is their state now); an object changed since is
- *    judged by its first replayed event.
+ *  - With a selector, each event is judged by whether the object matched before the change
+ *    (the event carries the previous state) and whether it matches after: leaving the
+ *    selection is DELETED, entering it ADDED, as the real watch cache does; so a watch resumed
+ *    from any version still in the history is exact.
  *  - Bookmarks never claim a version whose events may still be queued for delivery: they
  *    carry the newest version this watch's listener has seen, or the API's current version
  *    when nothing is queued.
@@ -39,10 +40,10 @@ struct sim_kwatch {
     char *ns;                   /* NULL = every namespace (or cluster-scoped) */
     struct sim_ksel *labels;    /* owned; NULL = none */
     struct sim_ksel *fields;
-    struct core_map *shown;     /* selector watches: keys of objects the client has */
     struct sim_stream *st;      /* NULL once ended or closed */
     struct sim_klistener *lis;
     int bookmarks;
+    struct sim_ktable_req table; /* table.wanted: events carry one-row Tables */
     uint64_t last_rv;           /* sent or skipped up to here */
     uint64_t seen_rv;           /* newest version the listener delivered (any resource) */
     struct core_timer *bookmark_timer, *timeout_timer, *drop_timer;
@@ -51,21 +52,6 @@ struct sim_kwatch {
 static const char *obj_ns(const json_t *obj)
 {
     return json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
-}
-
-static const char *obj_name(const json_t *obj)
-{
-    return json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
-}
-
-static uint64_t obj_rv(const json_t *obj)
-{
-    const char *s =
-        json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-    int64_t v = 0;
-    if (!s || core_parse_i64(s, 0, INT64_MAX, &v) != 0)
-        return 0;
-    return (uint64_t)v;
 }
 
 static void group_version(const struct sim_kres *r, char *out, size_t outsz)
@@ -107,7 +93,6 @@ static void kw_free(struct sim_kwatch *w)
         sim_ksel_cleanup(w->fields);
         core_free(w->fields);
     }
-    core_map_free(w->shown);
     core_free(w->ns);
     core_free(w);
 }
@@ -132,8 +117,18 @@ static void kw_on_close(void *ud)
 static int kw_send(struct sim_kwatch *w, const char *type, const json_t *obj)
 {
     struct core_buf line;
-    json_t *ev = json_pack("{s:s, s:O}", "type", type, "object", (json_t *)obj);
-    int rc = ev ? 0 : CORE_E_NOMEM;
+    json_t *table = NULL, *ev;
+    int rc = 0;
+
+    if (w->table.wanted && strcmp(type, "BOOKMARK") != 0 && strcmp(type, "ERROR") != 0) {
+        rc = sim_ktable_event(w->r, obj, &w->table,
+                              core_clock_wall(core_loop_clock(w->k->loop)), &table, NULL);
+        obj = table;
+    }
+    ev = rc ? NULL : json_pack("{s:s, s:O}", "type", type, "object", (json_t *)obj);
+    json_decref(table);
+    if (!ev)
+        rc = CORE_E_NOMEM;
 
     core_buf_init(&line, SIM_STREAM_QUEUE_MAX);
     if (!rc && json_dump_callback(ev, dump_cb, &line, JSON_COMPACT) != 0)
@@ -164,47 +159,26 @@ static int kw_matches(const struct sim_kwatch *w, const json_t *obj)
     return sim_ksel_match_labels(w->labels, obj) && sim_ksel_match_fields(w->fields, obj);
 }
 
-static void obj_key(const struct sim_kwatch *w, const json_t *obj, char *out, size_t outsz)
-{
-    const char *name = obj_name(obj);
-    sim_kube_obj_key(w->r, w->r->namespaced ? obj_ns(obj) : NULL, name ? name : "", out, outsz);
-}
-
 /* One change against this watch; 0, or non-zero when the watch ended. */
 static int kw_event(struct sim_kwatch *w, const struct sim_kevent *ev)
 {
-    char key[600];
-    int match, had;
+    int now, before;
 
     if (ev->rv <= w->last_rv)
         return 0;
     w->last_rv = ev->rv;
     if (ev->res != w->r)
         return 0;
-    match = kw_matches(w, ev->obj);
-    if (!w->shown) {
-        /* No selector beyond the namespace: the object's matching never changes. */
-        return match ? kw_send(w, sim_kev_name(ev->type), ev->obj) : 0;
-    }
-    obj_key(w, ev->obj, key, sizeof key);
-    had = core_map_get(w->shown, key, NULL) != NULL;
-    if (ev->type == SIM_KEV_DELETED) {
-        if (!had && !match)
-            return 0;
-        core_map_del(w->shown, key);
-        return kw_send(w, "DELETED", ev->obj);
-    }
-    if (match) {
-        if (!had && core_map_set(w->shown, key, (void *)1, NULL) != 0) {
-            kw_end(w);
-            return 1;
-        }
-        return kw_send(w, had ? "MODIFIED" : "ADDED", ev->obj);
-    }
-    if (!had)
-        return 0;
-    core_map_del(w->shown, key);
-    return kw_send(w, "DELETED", ev->obj);
+    /* Matched before the change versus matches after it, as the real watch cache decides:
+     * an object leaving the selection is DELETED, one entering it ADDED. This needs no memory
+     * of what the client has, so a watch resumed from any version in the history is exact. */
+    before = ev->prev && kw_matches(w, ev->prev);
+    if (ev->type == SIM_KEV_DELETED)
+        return before || kw_matches(w, ev->obj) ? kw_send(w, "DELETED", ev->obj) : 0;
+    now = kw_matches(w, ev->obj);
+    if (now)
+        return kw_send(w, before ? "MODIFIED" : "ADDED", ev->obj);
+    return before ? kw_send(w, "DELETED", ev->obj) : 0;
 }
 
 /* Replay calls this for each event of the history; a watch that ended ignores the rest. */
@@ -298,14 +272,11 @@ static void kw_expired(struct sim_kwatch *w, uint64_t since)
     kw_end(w);
 }
 
-/* The current matching objects: as ADDED events (send) and/or into the shown set (only those
- * unchanged since `unchanged_since` when that is non-zero). */
-static int kw_initial(struct sim_kwatch *w, int send, uint64_t unchanged_since,
-                      struct core_err *err)
+/* The current matching objects as ADDED events. */
+static int kw_initial(struct sim_kwatch *w, struct core_err *err)
 {
     json_t *items = NULL, *obj;
     char *next = NULL;
-    char key[600];
     size_t i;
     int rc;
 
@@ -315,14 +286,7 @@ static int kw_initial(struct sim_kwatch *w, int send, uint64_t unchanged_since,
     if (rc)
         return rc;
     json_array_foreach(items, i, obj) {
-        if (w->shown && (!unchanged_since || obj_rv(obj) <= unchanged_since)) {
-            obj_key(w, obj, key, sizeof key);
-            if (core_map_set(w->shown, key, (void *)1, NULL) != 0) {
-                json_decref(items);
-                return core_err_set(err, CORE_E_NOMEM, "watch: out of memory");
-            }
-        }
-        if (send && kw_send(w, "ADDED", obj)) {
+        if (kw_send(w, "ADDED", obj)) {
             json_decref(items);
             return 1; /* ended */
         }
@@ -339,6 +303,7 @@ static int sel_empty(const struct sim_ksel *s)
 int sim_kube_watch_start(struct sim_kube *k, struct sim_kres *r, const char *ns,
                          struct sim_ksel *labels, struct sim_ksel *fields, const char *since,
                          int bookmarks, int send_initial, core_ns timeout,
+                         const struct sim_ktable_req *table,
                          const struct sim_http_req *req, struct core_http_response *resp,
                          struct core_err *err)
 {
@@ -378,10 +343,8 @@ int sim_kube_watch_start(struct sim_kube *k, struct sim_kres *r, const char *ns,
     }
     labels = fields = NULL;
     w->bookmarks = bookmarks;
-    if ((w->labels || w->fields) && !(w->shown = core_map_new())) {
-        rc = core_err_set(err, CORE_E_NOMEM, "watch: out of memory");
-        goto fail;
-    }
+    if (table && table->wanted)
+        w->table = *table;
     rc = sim_kube_listen(k, kw_listener, w, &w->lis);
     if (rc) {
         rc = core_err_set(err, rc, "watch: out of memory");
@@ -407,7 +370,7 @@ int sim_kube_watch_start(struct sim_kube *k, struct sim_kres *r, const char *ns,
     if (from_now) {
         /* Everything queued is already reflected in the current objects. */
         w->last_rv = w->seen_rv = k->rv;
-        rc = kw_initial(w, send_initial, 0, err);
+        rc = send_initial ? kw_initial(w, err) : 0;
     } else {
         struct kw_replay rp = {w, 0};
         if ((uint64_t)from < k->hist_floor) {
@@ -415,7 +378,7 @@ int sim_kube_watch_start(struct sim_kube *k, struct sim_kres *r, const char *ns,
             return 0;
         }
         w->last_rv = w->seen_rv = (uint64_t)from;
-        rc = w->shown ? kw_initial(w, 0, (uint64_t)from, err) : 0;
+        rc = 0;
         if (rc == 0) {
             if (sim_kube_history_since(k, r, (uint64_t)from, kw_replay_cb, &rp) != 0) {
                 kw_expired(w, (uint64_t)from);
@@ -481,7 +444,6 @@ fail:
                 sim_ksel_cleanup(w->fields);
                 core_free(w->fields);
             }
-            core_map_free(w->shown);
             core_free(w->ns);
             core_free(w);
         }

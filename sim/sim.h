@@ -356,4 +356,100 @@ uint64_t sim_kube_resource_version(const struct sim_kube *k);
 int sim_kube_write_kubeconfig(const char *server, const char *path,
                               struct core_err *err) CORE_NODISCARD;
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* Simulated cluster: kubelets, scheduler, volume provisioner, workloads                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * What happens inside the emulated cluster without stoker: a kubelet per emulated instance,
+ * a scheduler, a WaitForFirstConsumer volume provisioner, pod garbage collection, and workload
+ * drivers that create and delete pods over time. Everything works on the in-process APIs of
+ * struct sim_aws (the observer) and struct sim_kube, on the loop's clock.
+ *
+ * Kubelet: when an instance reaches running and its user data (userdata_inspect, after
+ * decoding) has a join configuration, it registers a Node after the boot model's join delay
+ * (join_cold on the first boot, join_warm on later boots: the image cache is warm): name = the
+ * private DNS name, providerID aws:///<zone>/<id>, labels from the user data plus the
+ * well-known ones (instance type, arch, os, zone, region, hostname, capacity type), taints from
+ * the user data, capacity and allocatable from the catalog (launcher_allocatable with the
+ * user data's max pods), Ready after the ready delay. Warm-up user data: the instance powers
+ * itself off after the warmup delay (sim_aws_instance_poweroff) and never registers. When the
+ * instance stops or terminates its Node is deleted (node_on_stop = SIM_NODE_NOTREADY keeps a
+ * stopped instance's Node, NotReady with the unreachable taint, as a real cluster would until
+ * the instance terminates). An instance whose user data has no join configuration never
+ * registers.
+ *
+ * Scheduler: binds pending pods (spec.nodeName empty, schedulerName default) to Ready,
+ * schedulable nodes: requests (containers, init containers, overhead) against allocatable
+ * minus bound pods, nodeSelector, required node affinity, taints/tolerations, bound PVs' node
+ * affinity and WaitForFirstConsumer classes' allowed topologies; the fewest-requested fit wins
+ * (ties by name). A pod that fits nowhere gets PodScheduled=False, reason Unschedulable, with a
+ * message like kube-scheduler's ("0/3 nodes are available: 2 Insufficient cpu, 1 node(s) had
+ * untolerated taint {...}."). Batches run on a short timer after pods or nodes change.
+ *
+ * Volume provisioner: a pod bound with an unbound PVC of a WaitForFirstConsumer class gets its
+ * EBS-like PV created in the node's zone (nodeAffinity on topology.ebs.csi.aws.com/zone and
+ * topology.kubernetes.io/zone) and the PVC bound, before the pod is bound; afterwards the PV
+ * pins that zone. Immediate classes are provisioned at once in the zone with most nodes.
+ *
+ * Pod GC: pods bound to a Node that no longer exists are deleted; workloads replace them.
+ */
+enum sim_node_on_stop { SIM_NODE_DELETE = 0, SIM_NODE_NOTREADY };
+
+struct sim_cluster;
+struct sim_cluster_opts {
+    uint64_t seed;
+    enum sim_node_on_stop node_on_stop;
+    core_ns schedule_delay; /* batch delay after a change; default 100 ms */
+    int no_scheduler;       /* tests of the kubelet alone */
+};
+/* aws and kube are borrowed and must outlive the cluster; the cluster installs itself as the
+ * aws observer (one observer: it forwards to a previously installed one). */
+int sim_cluster_new(struct core_loop *loop, struct sim_aws *aws, struct sim_kube *kube,
+                    const struct sim_cluster_opts *opts, struct sim_cluster **out,
+                    struct core_err *err) CORE_NODISCARD;
+/* Cancels its timers and watches. Nodes and pods stay in the API. Accepts NULL. */
+void sim_cluster_free(struct sim_cluster *c);
+
+struct sim_cluster_stats {
+    unsigned long nodes_registered;
+    unsigned long nodes_ready;
+    unsigned long nodes_removed;
+    unsigned long warmups_completed;  /* warm-up user data ran and powered off */
+    unsigned long pods_bound;
+    unsigned long pods_unschedulable; /* times a pod was marked Unschedulable */
+    unsigned long pods_collected;     /* pod GC */
+    unsigned long volumes_provisioned;
+};
+void sim_cluster_stats(const struct sim_cluster *c, struct sim_cluster_stats *out);
+
+/* A Deployment- or StatefulSet-like generator: keeps `replicas` pods (template copied; names
+ * <name>-<n>) following steps (replicas from `at` on, relative to when the workload was added;
+ * the first step may be at 0); scaling down deletes the newest pods first. Stateful workloads
+ * give each replica a PVC <claim>-<name>-<n> of storage_class / size that outlives the pod and
+ * is reused by the replacement. Pods deleted by others (GC, eviction) are recreated. */
+struct sim_workload_step {
+    core_ns at;
+    int replicas;
+};
+struct sim_workload_spec {
+    const char *name;
+    const char *ns;                 /* default "default" */
+    const json_t *pod_template;     /* a Pod object's metadata (labels) and spec; borrowed */
+    int stateful;
+    const char *storage_class;      /* stateful only */
+    const char *volume_size;        /* stateful only; default "10Gi" */
+    const char *claim_name;         /* stateful only; default "data" (mounted by the pod) */
+    const struct sim_workload_step *steps;
+    size_t nsteps;
+};
+int sim_cluster_add_workload(struct sim_cluster *c, const struct sim_workload_spec *spec,
+                             struct core_err *err) CORE_NODISCARD;
+
+/* An instance's own shutdown (the warm-up script's poweroff): running -> stopping -> stopped
+ * with reason Client.InstanceInitiatedShutdown. CORE_E_NOTFOUND / CORE_E_STATE otherwise. */
+int sim_aws_instance_poweroff(struct sim_aws *a, const char *instance_id,
+                              struct core_err *err) CORE_NODISCARD;
+
 #endif /* STOKER_SIM_H */

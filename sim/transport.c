@@ -251,8 +251,12 @@ static void call_handle(struct st_call *c)
     if (delay < 0)
         delay = 0;
     c->timer = core_loop_timer_add(t->loop, delay, call_fire, c);
-    if (!c->timer)
+    if (!c->timer) {
+        /* The handler may hold the stream: tell it first, so it never writes to a freed one. */
+        if (stream_open(c))
+            sim_stream_close(&c->st);
         call_complete(c, CORE_E_NOMEM, "out of memory scheduling the answer");
+    }
 }
 
 /* Streams the body in one piece; returns 1 when the call is finished with (completed or

@@ -5,7 +5,9 @@
  * CRD kinds with the server's defaults visible in what it stores, a NodePool refused with a
  * field-level message, a `kubectl get -w` that prints a NodeClaim created while it runs, and
  * the definitions themselves (`get crds`, printer columns kept in the stored definition, the
- * ec2nc short name).
+ * ec2nc short name), and the columns `kubectl get` prints, which come from the server's
+ * meta.k8s.io Tables: a CRD's additionalPrinterColumns (-o wide adds the priority-1 ones) and
+ * the built-in printers' (namespaces).
  *
  * kubectl reads the kubeconfig the server writes, so that file is tested too. Every child is
  * bounded by a deadline; the server must exit 0 on SIGTERM. kubectl's --validate=false is used
@@ -255,6 +257,48 @@ static int kubectl(const struct kproc *s, const char *const *args, struct core_b
     return rc;
 }
 
+/* Does the first line of text hold exactly the words of want, in order? */
+static int header_is(const char *text, const char *const *want)
+{
+    size_t n = strcspn(text, "\n"), i = 0;
+    const char *p = text, *end = text + n;
+
+    while (p < end) {
+        size_t w;
+        while (p < end && *p == ' ')
+            p++;
+        if (p == end)
+            break;
+        w = strcspn(p, " \n");
+        if (!want[i] || strlen(want[i]) != w || strncmp(p, want[i], w) != 0) {
+            fprintf(stderr, "\n  unexpected header: %.*s\n", (int)n, text);
+            return 0;
+        }
+        i++;
+        p += w;
+    }
+    if (want[i])
+        fprintf(stderr, "\n  header %.*s lacks %s\n", (int)n, text, want[i]);
+    return want[i] == NULL;
+}
+
+/* The line of text that starts with name (a row), copied into out; 0, or -1 when none. */
+static int row_of(const char *text, const char *name, char *out, size_t outsz)
+{
+    size_t len = strlen(name);
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (n > len && strncmp(p, name, len) == 0 && p[len] == ' ') {
+            snprintf(out, outsz, "%.*s", (int)n, p);
+            return 0;
+        }
+        p += n;
+        if (*p)
+            p++;
+    }
+    return -1;
+}
+
 static void test_kubectl(void)
 {
     struct kproc s;
@@ -384,6 +428,88 @@ static void test_kubectl(void)
         core_buf_cleanup(&wout);
     }
 
+    /* The columns the NodeClaim definition declares, with the created claim's values. */
+    core_buf_reset(&out);
+    {
+        const char *a[] = {"get", "nodeclaims", NULL};
+        const char *const head[] = {"NAME", "TYPE", "CAPACITY", "ZONE", "NODE", "READY", "AGE",
+                                    NULL};
+        char row[512];
+        CU_ASSERT_EQUAL(kubectl(&s, a, &out, NULL), 0);
+        CU_ASSERT(header_is(core_buf_cstr(&out), head));
+        CU_ASSERT_EQUAL_FATAL(row_of(core_buf_cstr(&out), "general-x7k2p", row, sizeof row), 0);
+        /* NODE and READY are empty until the claim launches; AGE is seconds */
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, " m5.large "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, " on-demand "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, " us-east-1a "));
+        CU_ASSERT(strlen(row) > 0 && row[strlen(row) - 1] == 's');
+    }
+    core_buf_reset(&out);
+    {
+        const char *a[] = {"get", "nodeclaims", "-o", "wide", NULL};
+        const char *const head[] = {"NAME", "TYPE", "CAPACITY", "ZONE", "NODE", "READY", "AGE",
+                                    "IMAGEID", "ID", "NODEPOOL", "NODECLASS", NULL};
+        char row[512];
+        CU_ASSERT_EQUAL(kubectl(&s, a, &out, NULL), 0);
+        CU_ASSERT(header_is(core_buf_cstr(&out), head));
+        CU_ASSERT_EQUAL(row_of(core_buf_cstr(&out), "general-x7k2p", row, sizeof row), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, " general "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, " default"));
+    }
+    /* A WarmPool: integer columns, and the defaulted state at priority 1. */
+    core_buf_reset(&out);
+    {
+        char wp[192];
+        FILE *fp;
+        snprintf(wp, sizeof wp, "%s/warmpool.yaml", s.dir);
+        fp = fopen(wp, "w");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+        fputs("apiVersion: stoker.dev/v1alpha1\nkind: WarmPool\nmetadata:\n  name: general-warm\n"
+              "spec:\n  nodePoolRef:\n    name: general\n  size:\n    min: 2\n    max: 5\n",
+              fp);
+        CU_ASSERT_EQUAL(fclose(fp), 0);
+        {
+            const char *a[] = {"apply", "--validate=false", "-f", wp, NULL};
+            CU_ASSERT_EQUAL(kubectl(&s, a, &out, NULL), 0);
+        }
+        core_buf_reset(&out);
+        {
+            const char *a[] = {"get", "warmpools", NULL};
+            const char *const head[] = {"NAME", "NODEPOOL", "WARM", "CLAIMED", "MIN", "MAX",
+                                        "AGE", NULL};
+            char row[512];
+            CU_ASSERT_EQUAL(kubectl(&s, a, &out, NULL), 0);
+            CU_ASSERT(header_is(core_buf_cstr(&out), head));
+            CU_ASSERT_EQUAL(row_of(core_buf_cstr(&out), "general-warm", row, sizeof row), 0);
+            /* no status yet: WARM and CLAIMED are empty */
+            CU_ASSERT_PTR_NOT_NULL(strstr(row, " general "));
+            CU_ASSERT_PTR_NOT_NULL(strstr(row, " 2 "));
+            CU_ASSERT_PTR_NOT_NULL(strstr(row, " 5 "));
+        }
+        core_buf_reset(&out);
+        {
+            const char *a[] = {"get", "warmpools", "-o", "wide", NULL};
+            const char *const head[] = {"NAME", "NODEPOOL", "WARM", "CLAIMED", "MIN", "MAX",
+                                        "AGE", "STATE", "WARMING", NULL};
+            char row[512];
+            CU_ASSERT_EQUAL(kubectl(&s, a, &out, NULL), 0);
+            CU_ASSERT(header_is(core_buf_cstr(&out), head));
+            CU_ASSERT_EQUAL(row_of(core_buf_cstr(&out), "general-warm", row, sizeof row), 0);
+            CU_ASSERT_PTR_NOT_NULL(strstr(row, " Stopped"));
+        }
+    }
+    /* A built-in printer: namespaces. */
+    core_buf_reset(&out);
+    {
+        const char *a[] = {"get", "namespaces", NULL};
+        const char *const head[] = {"NAME", "STATUS", "AGE", NULL};
+        char row[512];
+        CU_ASSERT_EQUAL(kubectl(&s, a, &out, NULL), 0);
+        CU_ASSERT(header_is(core_buf_cstr(&out), head));
+        CU_ASSERT_EQUAL(row_of(core_buf_cstr(&out), "kube-system", row, sizeof row), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, " Active "));
+    }
+
     /* The definitions themselves. */
     core_buf_reset(&out);
     {
@@ -396,8 +522,7 @@ static void test_kubectl(void)
     }
     core_buf_reset(&out);
     {
-        /* The printer columns travel with the stored definition (the emulator answers Table
-         * requests with plain lists, so kubectl itself shows NAME and AGE). */
+        /* The printer columns travel with the stored definition. */
         const char *a[] = {"get", "crd", "nodeclaims.stoker.dev", "-o",
                            "jsonpath={.spec.versions[0].additionalPrinterColumns[0].jsonPath}",
                            NULL};

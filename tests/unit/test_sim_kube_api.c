@@ -385,6 +385,46 @@ static void test_watch(void)
     fx_cleanup(&f);
 }
 
+/* Resuming a selector watch from an older version: an object that left the selection since
+ * is DELETED, one that changed but still matches MODIFIED (not ADDED). */
+static void test_watch_selector_resume(void)
+{
+    struct fx f;
+    struct res r;
+    struct wres w;
+    struct k8s_watch *kw = NULL;
+    struct k8s_watch_opts wo;
+    char rv[32];
+    json_t *p;
+
+    fx_init(&f, NULL);
+    memset(&r, 0, sizeof r);
+    create_pod(&f, "leaves", "web", &r);
+    res_reset(&r);
+    create_pod(&f, "stays", "web", &r);
+    core_strlcpy(rv, str_at(r.obj, "metadata", "resourceVersion"), sizeof rv);
+    p = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "app", "db");
+    CU_ASSERT_EQUAL(sim_kube_patch(f.k, "pods", "default", "leaves", p, 0, NULL, NULL), 0);
+    json_decref(p);
+    p = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "x", "y");
+    CU_ASSERT_EQUAL(sim_kube_patch(f.k, "pods", "default", "stays", p, 0, NULL, NULL), 0);
+    json_decref(p);
+    memset(&w, 0, sizeof w);
+    memset(&wo, 0, sizeof wo);
+    wo.resource_version = rv;
+    wo.label_selector = "app=web";
+    wo.timeout_seconds = 1;
+    CU_ASSERT_EQUAL_FATAL(k8s_watch_start(f.c, &k8s_res_pods, "default", &wo, w_event, w_done,
+                                          &w, &kw, NULL), 0);
+    CU_ASSERT_EQUAL(core_loop_run_until(f.loop, &w.done, core_loop_now(f.loop) + 600 * S,
+                                        NULL), 0);
+    CU_ASSERT_EQUAL(w.deleted, 1);
+    CU_ASSERT_EQUAL(w.modified, 1);
+    CU_ASSERT_EQUAL(w.added, 0);
+    res_reset(&r);
+    fx_cleanup(&f);
+}
+
 static void set_flag(void *ud)
 {
     *(int *)ud = 1;
@@ -491,5 +531,5 @@ static void test_real_http_watch(void)
 }
 
 TESTS_SUITE(sim_kube_api, "sim_kube_api", NULL, NULL, TESTS_CASE(test_discovery),
-            TESTS_CASE(test_crud), TESTS_CASE(test_list_paging), TESTS_CASE(test_watch),
+            TESTS_CASE(test_crud), TESTS_CASE(test_list_paging), TESTS_CASE(test_watch), TESTS_CASE(test_watch_selector_resume),
             TESTS_CASE(test_watch_gone), TESTS_CASE(test_real_http_watch))

@@ -474,7 +474,34 @@ static void test_field_selectors(void)
     json_decref(o);
 }
 
+/* copy doubles a document per operation: a small patch must not build gigabytes. */
+static void test_json_patch_copy_budget(void)
+{
+    struct core_buf b;
+    json_t *target, *ops, *out = NULL;
+    struct core_err err;
+    json_error_t je;
+
+    core_buf_init(&b, 1u << 20);
+    CU_ASSERT_FATAL(core_buf_append_str(&b, "[") == 0);
+    for (int i = 0; i < 40; i++)
+        CU_ASSERT_FATAL(core_buf_appendf(&b, "%s{\"op\":\"copy\",\"from\":\"\",\"path\":\"/c%d\"}",
+                                         i ? "," : "", i) == 0);
+    CU_ASSERT_FATAL(core_buf_append_str(&b, "]") == 0);
+    ops = json_loads(core_buf_cstr(&b), 0, &je);
+    target = json_pack("{s:[i,i,i,i]}", "a", 1, 2, 3, 4);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ops);
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL(sim_kube_json_patch(target, ops, &out, &err), CORE_E_INVAL);
+    CU_ASSERT_PTR_NULL(out);
+    CU_ASSERT(strstr(err.message, "exceed") != NULL);
+    json_decref(ops);
+    json_decref(target);
+    core_buf_cleanup(&b);
+}
+
 TESTS_SUITE(sim_kube_patch, "sim_kube_patch", NULL, NULL,
+            TESTS_CASE(test_json_patch_copy_budget),
             TESTS_CASE(test_merge_rfc7386_examples),
             TESTS_CASE(test_merge_target_untouched_and_depth),
             TESTS_CASE(test_json_patch_rfc6902_examples), TESTS_CASE(test_json_patch_errors),

@@ -659,6 +659,15 @@ static void test_namespace_deletion(void)
     ASSERT_STR(json_string_value(json_object_get(json_object_get(o, "status"), "phase")),
                "Terminating");
     json_decref(o);
+    /* A second delete while content remains is refused, as the API server does, and does not
+     * take the namespace away from under the held pod; nor does touching the namespace. */
+    CU_ASSERT_EQUAL(sim_kube_delete(f.k, "namespaces", NULL, "team", &err), CORE_E_CONFLICT);
+    CU_ASSERT_EQUAL(err.http_status, 409);
+    o = J("{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}");
+    CU_ASSERT_EQUAL(sim_kube_patch(f.k, "namespaces", NULL, "team", o, 0, NULL, &err), 0);
+    json_decref(o);
+    CU_ASSERT_EQUAL(sim_kube_get(f.k, "namespaces", NULL, "team", NULL, NULL), 0);
+    CU_ASSERT_EQUAL(sim_kube_get(f.k, "pods", "team", "held", NULL, NULL), 0);
     o = J("{\"metadata\":{\"name\":\"late\"}}");
     CU_ASSERT_EQUAL(sim_kube_create(f.k, "pods", "team", o, NULL, &err), CORE_E_STATE);
     CU_ASSERT_EQUAL(err.http_status, 403);

@@ -55,7 +55,10 @@ MODULES  := core aws k8s amiresolve userdata launcher prewarm sim cli
 LIB_SRCS := $(filter-out cli/main.c launcher/embed/%,$(wildcard $(addsuffix /*.c,$(MODULES))))
 # The instance catalog (launcher/data/instance-types.csv) is compiled in as generated source.
 CATALOG_OBJ := $(BUILD)/gen/catalog_csv.o
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(CATALOG_OBJ)
+# So are stoker's CRDs (deploy/crds/*.yaml, one YAML stream), which the emulated API serves.
+CRD_FILES := $(sort $(wildcard deploy/crds/*.yaml))
+CRDS_OBJ := $(BUILD)/gen/crds_yaml.o
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(CATALOG_OBJ) $(CRDS_OBJ)
 LIB      := $(BUILD)/libstoker.a
 
 TEST_SRCS  := $(wildcard tests/unit/*.c) $(wildcard tests/integration/*.c)
@@ -154,6 +157,20 @@ $(CATALOG_OBJ): $(BUILD)/gen/catalog_csv.c $(STAMP)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+# The CRD files joined into one YAML stream (a document separator before each file).
+$(BUILD)/gen/crds.yaml: $(CRD_FILES)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)for f in $(CRD_FILES); do printf -- '---\n# %s\n' "$$f"; cat "$$f"; done > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/crds_yaml.c: $(BUILD)/gen/crds.yaml $(BUILD)/gen/embed_gen
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(BUILD)/gen/embed_gen sim_crds_yaml $< $@
+
+$(CRDS_OBJ): $(BUILD)/gen/crds_yaml.c $(STAMP)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	@$(if $(Q),echo "  AR      $@")
@@ -200,7 +217,8 @@ _bench: $(BENCH_BIN)
 FUZZ_SAN := -fsanitize=address,undefined
 FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -I. -D_GNU_SOURCE $(PKG_CFLAGS)
 FUZZ_LIB_SRCS := $(filter core/% aws/% k8s/% amiresolve/% userdata/% launcher/% sim/%,$(LIB_SRCS))
-FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/catalog_csv.o
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/catalog_csv.o \
+                 build/fuzz/obj/gen/crds_yaml.o
 
 fuzz: deps deps-fuzz
 	@$(MAKE) --no-print-directory _fuzz
@@ -211,6 +229,11 @@ build/fuzz/obj/%.o: %.c
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 build/fuzz/obj/gen/catalog_csv.o: $(BUILD)/gen/catalog_csv.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CLANG   $<")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/obj/gen/crds_yaml.o: $(BUILD)/gen/crds_yaml.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CLANG   $<")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

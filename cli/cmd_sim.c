@@ -56,9 +56,8 @@ static void sim_usage(FILE *f)
             ")\n"
             "  --kubeconfig PATH    where to write the kubeconfig (default "
             SIM_DEFAULT_KUBECONFIG ")\n"
-            "  --crds DIR           load every *.yaml CustomResourceDefinition in DIR\n"
-            "                       (default " SIM_DEFAULT_CRDS ", relative to the current "
-            "directory)\n"
+            "  --crds DIR           serve every *.yaml CustomResourceDefinition in DIR instead\n"
+            "                       of stoker's own (" SIM_DEFAULT_CRDS ", built in)\n"
             "  --seed N             PRNG seed for identifiers, delays and faults (default 0)\n"
             "  --region R           the account's region (default us-east-1)\n"
             "  --cluster NAME       cluster name in the discovery tags (default sim)\n"
@@ -179,7 +178,7 @@ static int load_crd_dir(struct sim_kube *k, const char *dir, FILE *errout)
         fprintf(errout, "stoker sim serve: --crds %s: cannot open the directory: %s%s\n", dir,
                 strerror(errno),
                 strcmp(dir, SIM_DEFAULT_CRDS) == 0
-                    ? " (run from the source tree, or pass --crds DIR)"
+                    ? " (without --crds the built-in CRDs are served)"
                     : "");
         return -1;
     }
@@ -231,7 +230,7 @@ static int load_crd_dir(struct sim_kube *k, const char *dir, FILE *errout)
 static int serve(int argc, char **argv, FILE *out, FILE *errout)
 {
     const char *listen = SIM_DEFAULT_LISTEN, *env_file = SIM_DEFAULT_ENV_FILE;
-    const char *kubeconfig = SIM_DEFAULT_KUBECONFIG, *crds = SIM_DEFAULT_CRDS;
+    const char *kubeconfig = SIM_DEFAULT_KUBECONFIG, *crds = NULL; /* NULL: the built-in ones */
     char host[64], endpoint[128];
     struct sim_aws_opts o;
     struct sim_kube_opts ko;
@@ -356,8 +355,13 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
         fprintf(errout, "stoker sim serve: %s\n", err.message);
         goto done;
     }
-    if (load_crd_dir(k, crds, errout) != 0) {
-        rc = CLI_EXIT_USAGE;
+    if (crds) {
+        if (load_crd_dir(k, crds, errout) != 0) {
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+    } else if (sim_kube_load_builtin_crds(k, &err) != 0) {
+        fprintf(errout, "stoker sim serve: %s\n", err.message);
         goto done;
     }
     if (sim_cluster_new(loop, a, k, &co, &cl, &err) != 0) {

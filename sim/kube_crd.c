@@ -897,3 +897,13 @@ out:
     k8s_yaml_docs_free(docs, ndocs);
     return rc;
 }
+
+/* The deploy/crds YAML files joined into one YAML stream at build time (the Makefile's crds_yaml). */
+extern const unsigned char sim_crds_yaml[];
+extern const size_t sim_crds_yaml_len;
+
+int sim_kube_load_builtin_crds(struct sim_kube *k, struct core_err *err)
+{
+    return sim_kube_load_crds(k, (const char *)sim_crds_yaml, sim_crds_yaml_len,
+                              "built-in CRDs (deploy/crds)", err);
+}

@@ -301,6 +301,9 @@ void sim_kube_free(struct sim_kube *k);
  * the source in messages. CORE_E_INVAL naming the document and field for a bad CRD. */
 int sim_kube_load_crds(struct sim_kube *k, const char *yaml, size_t len, const char *what,
                        struct core_err *err) CORE_NODISCARD;
+/* Serves stoker's own CRDs (the deploy/crds YAML files, built into the binary), so the emulator
+ * needs no files at run time. */
+int sim_kube_load_builtin_crds(struct sim_kube *k, struct core_err *err) CORE_NODISCARD;
 
 /* Answers one HTTP request (a sim_handler_fn; ud is the struct sim_kube): discovery (/api,
  * /apis, /version, /healthz, /readyz, /livez), and get, list, watch, create, update, patch

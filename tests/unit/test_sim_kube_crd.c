@@ -228,6 +228,28 @@ static void test_load_four(void)
     fx_free(&f);
 }
 
+/* The CRDs built into the binary are exactly the four in deploy/crds, schemas included. */
+static void test_builtin_crds(void)
+{
+    struct fx f;
+    struct core_err err;
+    static const char *const keys[] = {"nodepools.stoker.dev", "ec2nodeclasses.stoker.dev",
+                                       "nodeclaims.stoker.dev", "warmpools.stoker.dev"};
+
+    CU_ASSERT_EQUAL_FATAL(fx_init(&f, 0), 0);
+    CU_ASSERT_PTR_NULL(sim_kube_res_by_key(f.k, "nodepools.stoker.dev"));
+    CU_ASSERT_EQUAL(sim_kube_load_builtin_crds(f.k, &err), 0);
+    for (size_t i = 0; i < 4; i++) {
+        struct sim_kres *r = sim_kube_res_by_key(f.k, keys[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        CU_ASSERT(json_is_object(r->schema));
+        CU_ASSERT_EQUAL(r->has_status, 1);
+    }
+    /* Loading them twice is refused rather than served twice. */
+    CU_ASSERT_NOT_EQUAL(sim_kube_load_builtin_crds(f.k, &err), 0);
+    fx_free(&f);
+}
+
 static void test_load_errors(void)
 {
     static const char bad_name[] =
@@ -886,6 +908,7 @@ static void test_alloc_failures(void)
 }
 
 TESTS_SUITE(sim_kube_crd, "sim_kube_crd", NULL, NULL, TESTS_CASE(test_load_four),
+            TESTS_CASE(test_builtin_crds),
             TESTS_CASE(test_load_errors), TESTS_CASE(test_patterns_compile),
             TESTS_CASE(test_valid_examples), TESTS_CASE(test_violations),
             TESTS_CASE(test_bounds_custom), TESTS_CASE(test_pruning), TESTS_CASE(test_defaults),

@@ -220,6 +220,10 @@ FUZZ_LIB_SRCS := $(filter core/% aws/% k8s/% amiresolve/% userdata/% launcher/% 
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/catalog_csv.o \
                  build/fuzz/obj/gen/crds_yaml.o
 
+# Objects reached only through the fuzz_% pattern rule would count as intermediate and be
+# deleted after each build; keep them so a rebuild compiles only what changed.
+.SECONDARY: $(FUZZ_LIB_OBJS)
+
 fuzz: deps deps-fuzz
 	@$(MAKE) --no-print-directory _fuzz
 

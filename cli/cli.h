@@ -22,6 +22,11 @@ struct cli_config {
 /* Runs the stoker command line. out/errout receive normal output and diagnostics. */
 int cli_main(int argc, char **argv, FILE *out, FILE *errout);
 
+/* Flag parsing shared by the subcommands: the value of "--flag VALUE" or "--flag=VALUE" at
+ * argv[*i] (advancing *i past a separate value), or NULL when argv[*i] is not this flag;
+ * *missing is set to 1 when it is the flag but no value follows. */
+const char *cli_flag_value(int argc, char **argv, int *i, const char *flag, int *missing);
+
 /* Subcommands: argv[0] is the command's name; cfg is borrowed. Each returns an enum cli_exit. */
 int cli_cmd_aws(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
 int cli_cmd_sim(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);

@@ -70,27 +70,6 @@ static void ami_usage(FILE *f)
             "see docs/cli.md. Exit codes: 0 success, 1 failure, 2 usage error.\n");
 }
 
-/* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i] (advancing *i), or NULL when the
- * argument is not this flag. *missing is set when it is the flag but has no value. */
-static const char *take(int argc, char **argv, int *i, const char *flag, int *missing)
-{
-    size_t n = strlen(flag);
-    const char *a = argv[*i];
-
-    if (strncmp(a, flag, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    (*i)++;
-    return argv[*i];
-}
-
 /* "1.31": a major and a minor of at most three digits each. */
 static int k8s_version_ok(const char *s)
 {
@@ -111,26 +90,26 @@ static int parse_flags(int argc, char **argv, struct ami_flags *fl, FILE *out, F
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             ami_usage(out);
             return -1;
-        } else if ((v = take(argc, argv, &i, "--family", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--family", &missing)) != NULL) {
             fl->family = v;
-        } else if ((v = take(argc, argv, &i, "-f", &missing)) != NULL ||
-                   (v = take(argc, argv, &i, "--file", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "-f", &missing)) != NULL ||
+                   (v = cli_flag_value(argc, argv, &i, "--file", &missing)) != NULL) {
             fl->file = v;
-        } else if ((v = take(argc, argv, &i, "--k8s-version", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--k8s-version", &missing)) != NULL) {
             if (!k8s_version_ok(v)) {
                 fprintf(errout, "stoker ami resolve: --k8s-version: expected a Kubernetes "
                                 "minor such as 1.31, got '%s'\n", v);
                 return CLI_EXIT_USAGE;
             }
             fl->k8s = v;
-        } else if ((v = take(argc, argv, &i, "--arch", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--arch", &missing)) != NULL) {
             if (strcmp(v, "amd64") != 0 && strcmp(v, "arm64") != 0) {
                 fprintf(errout, "stoker ami resolve: --arch: expected amd64 or arm64, got "
                                 "'%s'\n", v);
                 return CLI_EXIT_USAGE;
             }
             fl->arch = v;
-        } else if ((v = take(argc, argv, &i, "--variant", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--variant", &missing)) != NULL) {
             if (strcmp(v, "standard") != 0 && strcmp(v, "nvidia") != 0 &&
                 strcmp(v, "neuron") != 0) {
                 fprintf(errout, "stoker ami resolve: --variant: expected standard, nvidia or "
@@ -138,9 +117,9 @@ static int parse_flags(int argc, char **argv, struct ami_flags *fl, FILE *out, F
                 return CLI_EXIT_USAGE;
             }
             fl->variant = v;
-        } else if ((v = take(argc, argv, &i, "--version", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--version", &missing)) != NULL) {
             fl->version = v;
-        } else if ((v = take(argc, argv, &i, "--region", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--region", &missing)) != NULL) {
             fl->region = v;
         } else if (missing) {
             fprintf(errout, "stoker ami resolve: %s: expected a value\n\n", argv[i]);

@@ -76,27 +76,6 @@ static void sim_usage(FILE *f)
             "  kubectl --kubeconfig ./stoker-sim.kubeconfig get nodepools\n");
 }
 
-/* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i] (advancing *i), or NULL when the
- * argument is not this flag. *missing is set when it is the flag but has no value. */
-static const char *take(int argc, char **argv, int *i, const char *flag, int *missing)
-{
-    size_t n = strlen(flag);
-    const char *a = argv[*i];
-
-    if (strncmp(a, flag, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    (*i)++;
-    return argv[*i];
-}
-
 /* "HOST:PORT" or "[V6]:PORT" into host (brackets kept off) and port. */
 static int parse_listen(const char *s, char *host, size_t hostsz, uint16_t *port)
 {
@@ -259,27 +238,27 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             sim_usage(out);
             return CLI_EXIT_OK;
-        } else if ((v = take(argc, argv, &i, "--listen", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--listen", &missing)) != NULL) {
             listen = v;
-        } else if ((v = take(argc, argv, &i, "--env-file", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--env-file", &missing)) != NULL) {
             if (!*v) {
                 fprintf(errout, "stoker sim serve: --env-file: expected a path\n");
                 return CLI_EXIT_USAGE;
             }
             env_file = v;
-        } else if ((v = take(argc, argv, &i, "--kubeconfig", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--kubeconfig", &missing)) != NULL) {
             if (!*v) {
                 fprintf(errout, "stoker sim serve: --kubeconfig: expected a path\n");
                 return CLI_EXIT_USAGE;
             }
             kubeconfig = v;
-        } else if ((v = take(argc, argv, &i, "--crds", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--crds", &missing)) != NULL) {
             if (!*v) {
                 fprintf(errout, "stoker sim serve: --crds: expected a directory\n");
                 return CLI_EXIT_USAGE;
             }
             crds = v;
-        } else if ((v = take(argc, argv, &i, "--seed", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--seed", &missing)) != NULL) {
             int64_t seed;
             if (core_parse_i64(v, 0, INT64_MAX, &seed) != 0) {
                 fprintf(errout, "stoker sim serve: --seed: expected a non-negative integer, "
@@ -289,31 +268,31 @@ static int serve(int argc, char **argv, FILE *out, FILE *errout)
             o.seed = (uint64_t)seed;
             ko.seed = (uint64_t)seed;
             co.seed = (uint64_t)seed;
-        } else if ((v = take(argc, argv, &i, "--region", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--region", &missing)) != NULL) {
             if (!*v || strlen(v) >= 64) {
                 fprintf(errout, "stoker sim serve: --region: expected a region name such as "
                                 "us-east-1\n");
                 return CLI_EXIT_USAGE;
             }
             o.region = v;
-        } else if ((v = take(argc, argv, &i, "--cluster", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--cluster", &missing)) != NULL) {
             if (!*v || strlen(v) >= 100) {
                 fprintf(errout, "stoker sim serve: --cluster: expected a cluster name of 1 to "
                                 "99 characters\n");
                 return CLI_EXIT_USAGE;
             }
             o.cluster_name = v;
-        } else if ((v = take(argc, argv, &i, "--fault", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--fault", &missing)) != NULL) {
             if (sim_faults_parse(&o.faults, v, &err) != 0) {
                 fprintf(errout, "stoker sim serve: --fault: %s\n", err.message);
                 return CLI_EXIT_USAGE;
             }
-        } else if ((v = take(argc, argv, &i, "--boot", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--boot", &missing)) != NULL) {
             if (sim_boot_model_set(&o.boot, v, &err) != 0) {
                 fprintf(errout, "stoker sim serve: --boot: %s\n", err.message);
                 return CLI_EXIT_USAGE;
             }
-        } else if ((v = take(argc, argv, &i, "--node-on-stop", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--node-on-stop", &missing)) != NULL) {
             if (strcmp(v, "delete") == 0) {
                 co.node_on_stop = SIM_NODE_DELETE;
             } else if (strcmp(v, "notready") == 0) {

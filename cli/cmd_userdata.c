@@ -64,27 +64,6 @@ static void ud_usage(FILE *f)
             "Exit codes: 0 success, 1 failure (bad input, too large), 2 usage error.\n");
 }
 
-/* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i] (advancing *i), or NULL when the
- * argument is not this flag. *missing is set when it is the flag but has no value. */
-static const char *take(int argc, char **argv, int *i, const char *flag, int *missing)
-{
-    size_t n = strlen(flag);
-    const char *a = argv[*i];
-
-    if (strncmp(a, flag, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    (*i)++;
-    return argv[*i];
-}
-
 static int parse_flags(int argc, char **argv, struct ud_flags *fl, FILE *out, FILE *errout)
 {
     memset(fl, 0, sizeof *fl);
@@ -100,24 +79,24 @@ static int parse_flags(int argc, char **argv, struct ud_flags *fl, FILE *out, FI
             fl->hydrate = 1;
         } else if (strcmp(argv[i], "--decode") == 0) {
             fl->decode = 1;
-        } else if ((v = take(argc, argv, &i, "-f", &missing)) != NULL ||
-                   (v = take(argc, argv, &i, "--file", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "-f", &missing)) != NULL ||
+                   (v = cli_flag_value(argc, argv, &i, "--file", &missing)) != NULL) {
             fl->file = v;
-        } else if ((v = take(argc, argv, &i, "--nodepool", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--nodepool", &missing)) != NULL) {
             fl->nodepool = v;
-        } else if ((v = take(argc, argv, &i, "--cluster-name", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--cluster-name", &missing)) != NULL) {
             fl->cluster_name = v;
-        } else if ((v = take(argc, argv, &i, "--endpoint", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--endpoint", &missing)) != NULL) {
             fl->endpoint = v;
-        } else if ((v = take(argc, argv, &i, "--ca", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--ca", &missing)) != NULL) {
             fl->ca = v;
-        } else if ((v = take(argc, argv, &i, "--service-cidr", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--service-cidr", &missing)) != NULL) {
             fl->service_cidr = v;
-        } else if ((v = take(argc, argv, &i, "--cluster-dns", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--cluster-dns", &missing)) != NULL) {
             fl->cluster_dns = v;
-        } else if ((v = take(argc, argv, &i, "--instance-type", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--instance-type", &missing)) != NULL) {
             fl->instance_type = v;
-        } else if ((v = take(argc, argv, &i, "--phase", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--phase", &missing)) != NULL) {
             if (strcmp(v, "join") == 0) {
                 fl->phase = USERDATA_JOIN;
             } else if (strcmp(v, "warm") == 0) {
@@ -127,7 +106,7 @@ static int parse_flags(int argc, char **argv, struct ud_flags *fl, FILE *out, FI
                                 "'%s'\n", v);
                 return CLI_EXIT_USAGE;
             }
-        } else if ((v = take(argc, argv, &i, "--image", &missing)) != NULL) {
+        } else if ((v = cli_flag_value(argc, argv, &i, "--image", &missing)) != NULL) {
             if (!*v || fl->nimages >= UD_MAX_IMAGES) {
                 fprintf(errout, "stoker userdata render: --image: expected an image reference "
                                 "(at most %d)\n", UD_MAX_IMAGES);

@@ -454,6 +454,8 @@ void sim_kube_unlisten(struct sim_kube *k, struct sim_klistener *l)
 /* Committing writes                                                                           */
 /* ------------------------------------------------------------------------------------------ */
 
+static void events_mirror(struct sim_kube *k, const json_t *ev, int deleted);
+
 /* Stores obj (reference taken) under key with the next resourceVersion. */
 static int commit_put(struct sim_kube *k, struct sim_kres *r, const char *key, json_t *obj,
                       enum sim_kev_type t, struct core_err *err)
@@ -472,6 +474,8 @@ static int commit_put(struct sim_kube *k, struct sim_kres *r, const char *key, j
     if (!old)
         r->count++;
     queue_event(k, r, t, json_incref(obj), old); /* the event keeps the previous state */
+    if (strcmp(r->key, "events.events.k8s.io") == 0)
+        events_mirror(k, obj, 0);
     return 0;
 }
 
@@ -493,7 +497,88 @@ static int commit_del(struct sim_kube *k, struct sim_kres *r, const char *key, j
         r->count--;
     k->rv++;
     queue_event(k, r, SIM_KEV_DELETED, last, old);
+    if (strcmp(r->key, "events.events.k8s.io") == 0)
+        events_mirror(k, last, 1);
     return 0;
+}
+
+/* A real API server keeps events.k8s.io/v1 and core/v1 Events in one storage and converts
+ * between the versions, so `kubectl get events` (core/v1) shows what stoker records through
+ * events.k8s.io. The emulator keeps two resources and mirrors each events.k8s.io write into
+ * core/v1, converted (regarding -> involvedObject, note -> message, series.count -> count,
+ * reportingController -> source.component). One way only: core/v1 writes are not mirrored
+ * back. Best effort: the mirror never fails the write that caused it. */
+static void events_mirror(struct sim_kube *k, const json_t *ev, int deleted)
+{
+    struct sim_kres *core = sim_kube_res_by_key(k, "events");
+    const json_t *m = json_object_get(ev, "metadata");
+    const char *ns = json_string_value(json_object_get(m, "namespace"));
+    const char *name = json_string_value(json_object_get(m, "name"));
+    const json_t *series = json_object_get(ev, "series");
+    json_t *cur, *conv, *cm, *v;
+    const char *first, *last, *ctl;
+    char key[600];
+    json_int_t count;
+
+    if (!core || !ns || !name)
+        return;
+    sim_kube_obj_key(core, ns, name, key, sizeof key);
+    cur = core_map_get(core->objects, key, NULL);
+    if (deleted) {
+        json_t *copy = cur ? json_deep_copy(cur) : NULL;
+        if (copy)
+            (void)commit_del(k, core, key, copy, NULL);
+        return;
+    }
+    conv = json_object();
+    cm = json_deep_copy(m);
+    if (!conv || !cm) {
+        json_decref(conv);
+        json_decref(cm);
+        return;
+    }
+    (void)json_object_del(cm, "managedFields");
+    json_object_set_new(conv, "apiVersion", json_string("v1"));
+    json_object_set_new(conv, "kind", json_string("Event"));
+    json_object_set_new(conv, "metadata", cm);
+    if ((v = json_object_get(ev, "regarding")))
+        json_object_set(conv, "involvedObject", v);
+    if ((v = json_object_get(ev, "related")))
+        json_object_set(conv, "related", v);
+    if ((v = json_object_get(ev, "reason")))
+        json_object_set(conv, "reason", v);
+    if ((v = json_object_get(ev, "note")))
+        json_object_set(conv, "message", v);
+    if ((v = json_object_get(ev, "type")))
+        json_object_set(conv, "type", v);
+    if ((v = json_object_get(ev, "action")))
+        json_object_set(conv, "action", v);
+    if ((v = json_object_get(ev, "eventTime")))
+        json_object_set(conv, "eventTime", v);
+    count = json_integer_value(json_object_get(series, "count"));
+    if (count < 1)
+        count = json_integer_value(json_object_get(ev, "deprecatedCount"));
+    json_object_set_new(conv, "count", json_integer(count < 1 ? 1 : count));
+    first = json_string_value(json_object_get(ev, "deprecatedFirstTimestamp"));
+    last = json_string_value(json_object_get(series, "lastObservedTime"));
+    if (!last)
+        last = json_string_value(json_object_get(ev, "deprecatedLastTimestamp"));
+    if (!first)
+        first = json_string_value(json_object_get(ev, "eventTime"));
+    if (!first)
+        first = json_string_value(json_object_get(m, "creationTimestamp"));
+    if (first)
+        json_object_set_new(conv, "firstTimestamp", json_string(first));
+    if (last || first)
+        json_object_set_new(conv, "lastTimestamp", json_string(last ? last : first));
+    ctl = json_string_value(json_object_get(ev, "reportingController"));
+    if (ctl) {
+        json_object_set_new(conv, "source", json_pack("{s:s}", "component", ctl));
+        json_object_set_new(conv, "reportingComponent", json_string(ctl));
+    }
+    if ((v = json_object_get(ev, "reportingInstance")))
+        json_object_set(conv, "reportingInstance", v);
+    (void)commit_put(k, core, key, conv, cur ? SIM_KEV_MODIFIED : SIM_KEV_ADDED, NULL);
 }
 
 static void gc_cb(void *ud);
@@ -1674,7 +1759,10 @@ int sim_kube_store_evict(struct sim_kube *k, const char *ns, const char *pod,
     phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
     if (is_terminating(cur))
         return 0;
-    if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
+    /* As the API server's eviction: a pod that is not running yet (Pending) or has finished
+     * disrupts nothing, so no budget is consulted. */
+    if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0 ||
+                  strcmp(phase, "Pending") == 0))
         return delete_obj(k, r, key, cur, NULL, err);
     while (pr && core_map_next(pr->objects, &it, &pk, &val)) {
         if (strncmp(pk, ns, nl) != 0 || pk[nl] != '/')

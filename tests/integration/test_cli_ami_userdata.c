@@ -9,45 +9,20 @@
  * Output is checked for content (rows, ids, labels, messages), not only exit codes. Every wait
  * is bounded; the server must exit 0 on SIGTERM.
  */
+#include "tests/integration/simproc.h"
 #include "tests/unit/harness.h"
 
 #include "core/core.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #define RUN_TIMEOUT_S 60
-#define MAX_ENV 24
 /* Base64 of a PEM-looking text (not a real certificate: nothing parses it here). */
 #define FAKE_CA "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJmYWtlCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"
 #define ENDPOINT "https://ABC.gr7.us-east-1.eks.amazonaws.com"
 
-extern char **environ;
-
-struct sim_child {
-    pid_t pid;
-    int out_fd;
-    char dir[64];
-    char env_path[128];
-    char kube_path[128];
-    char log_path[128];
-    char *env_text;         /* the env file (core_free) */
-    char *envp[MAX_ENV + 1]; /* children's environment; entries point into env_store */
-    char env_store[MAX_ENV][256];
-};
-
-static struct sim_child sim;
+static struct tests_sim sim;
 
 /* The result of one run of the stoker binary. */
 struct run {
@@ -56,203 +31,18 @@ struct run {
     char *err; /* stderr, NUL-terminated (core_free) */
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Starts argv with stdout on a pipe (*out_fd) and stderr written to err_path. */
-static int spawn(char *const argv[], char *const envp[], const char *err_path, int *out_fd,
-                 pid_t *pid)
-{
-    posix_spawn_file_actions_t fa;
-    int p[2], rc;
-
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    rc = posix_spawn(pid, argv[0], &fa, NULL, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    if (rc != 0) {
-        close(p[0]);
-        return -1;
-    }
-    *out_fd = p[0];
-    return 0;
-}
-
-/* Waits for pid until the deadline; kills it past the deadline. The exit status, or -1. */
-static int wait_exit(pid_t pid, double deadline)
-{
-    int st;
-    for (;;) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        if (w < 0 && errno != EINTR)
-            return -1;
-        if (now_s() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        usleep(10000);
-    }
-}
-
-/* Reads fd until EOF, the buffer's limit, or the deadline. */
-static int read_all(int fd, struct core_buf *b, double deadline)
-{
-    char chunk[8192];
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        double left = deadline - now_s();
-        ssize_t n;
-        if (left <= 0)
-            return -1;
-        if (poll(&p, 1, (int)(left * 1000) + 1) < 0 && errno != EINTR)
-            return -1;
-        if (!p.revents)
-            continue;
-        n = read(fd, chunk, sizeof chunk);
-        if (n == 0)
-            return 0;
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            return -1;
-        }
-        if (core_buf_append(b, chunk, (size_t)n) != 0)
-            return -1;
-    }
-}
-
-/* Reads one line (without '\n') from fd before the deadline. */
-static int read_line(int fd, char *out, size_t outsz, double deadline)
-{
-    size_t n = 0;
-    while (n + 1 < outsz) {
-        struct pollfd p = {fd, POLLIN, 0};
-        double left = deadline - now_s();
-        char c;
-        ssize_t r;
-        if (left <= 0)
-            return -1;
-        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-            continue;
-        r = read(fd, &c, 1);
-        if (r <= 0)
-            return -1;
-        if (c == '\n')
-            break;
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* The children's environment: fixed entries, then every NAME=value line of the env file. */
-static int build_env(struct sim_child *s)
-{
-    size_t n = 0;
-    const char *l = s->env_text;
-
-    snprintf(s->env_store[n++], sizeof s->env_store[0], "PATH=/usr/bin:/bin");
-    snprintf(s->env_store[n++], sizeof s->env_store[0], "HOME=%s", s->dir);
-    snprintf(s->env_store[n++], sizeof s->env_store[0], "KUBECONFIG=%s/no-kubeconfig", s->dir);
-    while (l && *l) {
-        size_t len = strcspn(l, "\n");
-        if (len > 0 && memchr(l, '=', len)) {
-            if (n >= MAX_ENV || len >= sizeof s->env_store[0])
-                return -1;
-            memcpy(s->env_store[n], l, len);
-            s->env_store[n][len] = '\0';
-            n++;
-        }
-        l += len;
-        if (*l == '\n')
-            l++;
-    }
-    for (size_t i = 0; i < n; i++)
-        s->envp[i] = s->env_store[i];
-    s->envp[n] = NULL;
-    return strstr(s->env_text, "AWS_ENDPOINT_URL=") ? 0 : -1;
-}
-
-static int sim_start(struct sim_child *s)
-{
-    char line[512];
-    char *argv[] = {(char *)tests_stoker_bin(), "sim", "serve", "--listen", "127.0.0.1:0",
-                    "--env-file", NULL, "--kubeconfig", NULL, NULL};
-
-    memset(s, 0, sizeof *s);
-    s->pid = -1;
-    s->out_fd = -1;
-    core_strlcpy(s->dir, "/tmp/stoker-cli-ami-XXXXXX", sizeof s->dir);
-    if (!mkdtemp(s->dir))
-        return -1;
-    snprintf(s->env_path, sizeof s->env_path, "%s/sim.env", s->dir);
-    snprintf(s->log_path, sizeof s->log_path, "%s/serve.log", s->dir);
-    argv[6] = s->env_path;
-    snprintf(s->kube_path, sizeof s->kube_path, "%s/sim.kubeconfig", s->dir);
-    argv[8] = s->kube_path;
-    if (spawn(argv, environ, s->log_path, &s->out_fd, &s->pid) != 0)
-        return -1;
-    if (read_line(s->out_fd, line, sizeof line, now_s() + 20) != 0) {
-        fprintf(stderr, "\n  stoker sim serve printed no listening line\n");
-        return -1;
-    }
-    if (!strstr(line, "listening on http://127.0.0.1:") || !strstr(line, "env-file=")) {
-        fprintf(stderr, "\n  unexpected first line: %s\n", line);
-        return -1;
-    }
-    s->env_text = tests_read_file(s->env_path, NULL);
-    return s->env_text ? build_env(s) : -1;
-}
-
-/* SIGTERM, then the exit status (or -1); removes the temporary directory. */
-static int sim_stop(struct sim_child *s)
-{
-    int rc = -1;
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        rc = wait_exit(s->pid, now_s() + 20);
-        s->pid = -1;
-    }
-    if (s->out_fd >= 0)
-        close(s->out_fd);
-    s->out_fd = -1;
-    if (rc != 0) {
-        char *log = tests_read_file(s->log_path, NULL);
-        fprintf(stderr, "\n  stoker sim serve log:\n%s\n", log ? log : "(none)");
-        core_free(log);
-    }
-    core_free(s->env_text);
-    s->env_text = NULL;
-    if (s->dir[0])
-        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    s->dir[0] = '\0';
-    return rc;
-}
-
 static int suite_init(void)
 {
-    if (sim_start(&sim) != 0) {
-        sim_stop(&sim);
+    char kcfg[128];
+
+    if (tests_sim_start(&sim, "cli-ami", NULL) != 0) {
+        (void)tests_sim_stop(&sim);
+        return -1;
+    }
+    /* A kubeconfig that does not exist, so none of the machine's is ever read. */
+    snprintf(kcfg, sizeof kcfg, "%s/no-kubeconfig", sim.dir);
+    if (tests_sim_setenv(&sim, "KUBECONFIG", kcfg) != 0) {
+        (void)tests_sim_stop(&sim);
         return -1;
     }
     return 0;
@@ -260,7 +50,7 @@ static int suite_init(void)
 
 static int suite_cleanup(void)
 {
-    return sim_stop(&sim) == 0 ? 0 : -1;
+    return tests_sim_stop(&sim) == 0 ? 0 : -1;
 }
 
 /* Runs `stoker ARGS...` (NULL-terminated) with the suite's environment. */
@@ -269,9 +59,6 @@ static void run(struct run *r, const char *const *args)
     char *argv[40], errpath[128];
     size_t n = 0;
     struct core_buf b;
-    int fd;
-    pid_t pid;
-    double deadline = now_s() + RUN_TIMEOUT_S;
 
     memset(r, 0, sizeof *r);
     r->status = -1;
@@ -280,15 +67,14 @@ static void run(struct run *r, const char *const *args)
     for (size_t i = 0; args[i] && n < 38; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    if (spawn(argv, sim.envp, errpath, &fd, &pid) != 0) {
+    core_buf_init(&b, 4u * 1024u * 1024u);
+    if (tests_run(argv, sim.envp, errpath, RUN_TIMEOUT_S, &b, &r->status) != 0) {
         CU_FAIL("could not start the stoker binary");
+        core_buf_cleanup(&b);
+        r->out = core_strdup("");
+        r->err = core_strdup("");
         return;
     }
-    core_buf_init(&b, 4u * 1024u * 1024u);
-    if (read_all(fd, &b, deadline) != 0)
-        kill(pid, SIGKILL);
-    close(fd);
-    r->status = wait_exit(pid, deadline + 5);
     if (core_buf_steal(&b, &r->out, NULL) != 0)
         r->out = NULL;
     core_buf_cleanup(&b);

@@ -12,23 +12,15 @@
  * /usr/bin/aws is used explicitly (a pyenv shim may come first on PATH); its absence fails the
  * test with the command that installs it.
  */
+#include "tests/integration/simproc.h"
 #include "tests/unit/harness.h"
 
 #include "core/core.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define AWS_CLI "/usr/bin/aws"
@@ -44,251 +36,55 @@
     } while (0)
 #define PATH_PREFIX "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/"
 
-extern char **environ;
+/* The boot model shortened to one second per step. */
+static const char *const serve_args[] = {"--seed", "7", "--boot", "launch=1s/0", "--boot",
+                                         "start=1s/0", "--boot", "stop=1s/0", "--boot",
+                                         "terminate=1s/0", NULL};
 
-struct sim_proc {
-    pid_t pid;
-    int out_fd; /* the server's stdout (kept open so it never sees SIGPIPE) */
-    char dir[64];
-    char env_path[128];
-    char kube_path[128];
-    char log_path[128];
-    unsigned port;
-    char key_id[128], secret[128], region[64];
-};
-
-static double now_s(void)
+static int sim_start(struct tests_sim *s)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Starts argv with stdout on a pipe (*out_fd) and stderr appended to err_path. */
-static int spawn(char *const argv[], char *const envp[], const char *err_path, int *out_fd,
-                 pid_t *pid)
-{
-    posix_spawn_file_actions_t fa;
-    int p[2], rc;
-
-    if (pipe2(p, O_CLOEXEC) != 0)
+    if (tests_sim_start(s, "sim-awscli", serve_args) != 0)
         return -1;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    rc = posix_spawn(pid, argv[0], &fa, NULL, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    if (rc != 0) {
-        close(p[0]);
+    /* The CLI signs with the keys and region the server wrote out. */
+    if (!tests_sim_env(s, "AWS_ACCESS_KEY_ID") || !tests_sim_env(s, "AWS_SECRET_ACCESS_KEY") ||
+        !tests_sim_env(s, "AWS_DEFAULT_REGION"))
         return -1;
-    }
-    *out_fd = p[0];
     return 0;
-}
-
-/* Waits for pid until the deadline (absolute, now_s()); kills it past the deadline. Returns
- * the exit status, or -1 (killed, signalled). */
-static int wait_exit(pid_t pid, double deadline)
-{
-    int st;
-    for (;;) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        if (w < 0 && errno != EINTR)
-            return -1;
-        if (now_s() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        usleep(20000);
-    }
-}
-
-/* Reads fd until EOF, the limit, or the deadline. */
-static int read_all(int fd, struct core_buf *b, double deadline)
-{
-    char chunk[8192];
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        double left = deadline - now_s();
-        ssize_t n;
-        if (left <= 0)
-            return -1;
-        if (poll(&p, 1, (int)(left * 1000) + 1) < 0 && errno != EINTR)
-            return -1;
-        if (!p.revents)
-            continue;
-        n = read(fd, chunk, sizeof chunk);
-        if (n == 0)
-            return 0;
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            return -1;
-        }
-        if (core_buf_append(b, chunk, (size_t)n) != 0)
-            return -1;
-    }
-}
-
-/* Reads one line (without '\n') from fd before the deadline. */
-static int read_line(int fd, char *out, size_t outsz, double deadline)
-{
-    size_t n = 0;
-    while (n + 1 < outsz) {
-        struct pollfd p = {fd, POLLIN, 0};
-        double left = deadline - now_s();
-        char c;
-        ssize_t r;
-        if (left <= 0)
-            return -1;
-        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-            continue;
-        r = read(fd, &c, 1);
-        if (r <= 0)
-            return -1;
-        if (c == '\n')
-            break;
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* The value of KEY=VALUE in the env file text, into out. */
-static int env_value(const char *text, const char *key, char *out, size_t outsz)
-{
-    size_t klen = strlen(key);
-    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        if (strncmp(l, key, klen) == 0 && l[klen] == '=') {
-            const char *v = l + klen + 1;
-            size_t n = strcspn(v, "\n");
-            if (n >= outsz)
-                return -1;
-            memcpy(out, v, n);
-            out[n] = '\0';
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int sim_start(struct sim_proc *s)
-{
-    char line[512], *text;
-    const char *p;
-    char *argv[] = {(char *)tests_stoker_bin(), "sim", "serve", "--listen", "127.0.0.1:0",
-                    "--env-file", s->env_path, "--kubeconfig", NULL, "--seed", "7",
-                    "--boot", "launch=1s/0", "--boot", "start=1s/0", "--boot", "stop=1s/0",
-                    "--boot", "terminate=1s/0", NULL};
-
-    memset(s, 0, sizeof *s);
-    s->pid = -1;
-    s->out_fd = -1;
-    core_strlcpy(s->dir, "/tmp/stoker-sim-awscli-XXXXXX", sizeof s->dir);
-    if (!mkdtemp(s->dir))
-        return -1;
-    snprintf(s->env_path, sizeof s->env_path, "%s/sim.env", s->dir);
-    snprintf(s->log_path, sizeof s->log_path, "%s/serve.log", s->dir);
-    argv[6] = s->env_path;
-    snprintf(s->kube_path, sizeof s->kube_path, "%s/sim.kubeconfig", s->dir);
-    argv[8] = s->kube_path;
-    if (spawn(argv, environ, s->log_path, &s->out_fd, &s->pid) != 0)
-        return -1;
-    if (read_line(s->out_fd, line, sizeof line, now_s() + 20) != 0) {
-        fprintf(stderr, "\n  stoker sim serve printed no listening line\n");
-        return -1;
-    }
-    p = strstr(line, "listening on http://127.0.0.1:");
-    if (!p || strstr(line, "env-file=") == NULL) {
-        fprintf(stderr, "\n  unexpected first line: %s\n", line);
-        return -1;
-    }
-    s->port = (unsigned)strtoul(p + strlen("listening on http://127.0.0.1:"), NULL, 10);
-    text = tests_read_file(s->env_path, NULL);
-    if (!text)
-        return -1;
-    if (env_value(text, "AWS_ACCESS_KEY_ID", s->key_id, sizeof s->key_id) != 0 ||
-        env_value(text, "AWS_SECRET_ACCESS_KEY", s->secret, sizeof s->secret) != 0 ||
-        env_value(text, "AWS_DEFAULT_REGION", s->region, sizeof s->region) != 0) {
-        core_free(text);
-        return -1;
-    }
-    core_free(text);
-    return s->port > 0 ? 0 : -1;
-}
-
-/* SIGTERM, then the exit status (or -1); removes the temporary directory. */
-static int sim_stop(struct sim_proc *s)
-{
-    int rc = -1;
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        rc = wait_exit(s->pid, now_s() + 20);
-        s->pid = -1;
-    }
-    if (s->out_fd >= 0)
-        close(s->out_fd);
-    s->out_fd = -1;
-    if (rc != 0) {
-        char *log = tests_read_file(s->log_path, NULL);
-        fprintf(stderr, "\n  stoker sim serve log:\n%s\n", log ? log : "(none)");
-        core_free(log);
-    }
-    if (s->dir[0])
-        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return rc;
 }
 
 /* Runs `aws SERVICE ARGS... --endpoint-url ... --output json` and parses stdout as JSON.
  * Returns the exit status; *out is the document (NULL when not JSON). */
-static int aws(const struct sim_proc *s, json_t **out, const char *const *args)
+static int aws(const struct tests_sim *s, json_t **out, const char *const *args)
 {
-    char endpoint[64], home[96], key[160], secret[160], region[96], errpath[128];
+    char home[96], key[160], secret[160], region[96], errpath[128];
     char *envp[] = {"PATH=/usr/bin:/bin", home, key, secret, region, "AWS_PAGER=",
                     "AWS_EC2_METADATA_DISABLED=true", NULL};
     char *argv[40];
     size_t n = 0;
     struct core_buf b;
-    int fd, rc;
-    pid_t pid;
-    double deadline = now_s() + CLI_TIMEOUT_S;
+    int rc = -1;
 
     *out = NULL;
-    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%u", s->port);
     snprintf(home, sizeof home, "HOME=%s", s->dir);
-    snprintf(key, sizeof key, "AWS_ACCESS_KEY_ID=%s", s->key_id);
-    snprintf(secret, sizeof secret, "AWS_SECRET_ACCESS_KEY=%s", s->secret);
-    snprintf(region, sizeof region, "AWS_DEFAULT_REGION=%s", s->region);
+    snprintf(key, sizeof key, "AWS_ACCESS_KEY_ID=%s", tests_sim_env(s, "AWS_ACCESS_KEY_ID"));
+    snprintf(secret, sizeof secret, "AWS_SECRET_ACCESS_KEY=%s",
+             tests_sim_env(s, "AWS_SECRET_ACCESS_KEY"));
+    snprintf(region, sizeof region, "AWS_DEFAULT_REGION=%s",
+             tests_sim_env(s, "AWS_DEFAULT_REGION"));
     snprintf(errpath, sizeof errpath, "%s/aws.err", s->dir);
     argv[n++] = AWS_CLI;
     for (size_t i = 0; args[i] && n < 34; i++)
         argv[n++] = (char *)args[i];
     argv[n++] = "--endpoint-url";
-    argv[n++] = endpoint;
+    argv[n++] = (char *)s->endpoint;
     argv[n++] = "--output";
     argv[n++] = "json";
     argv[n] = NULL;
-    unlink(errpath);
-    if (spawn(argv, envp, errpath, &fd, &pid) != 0)
-        return -1;
     core_buf_init(&b, 16u * 1024u * 1024u);
-    if (read_all(fd, &b, deadline) != 0)
-        kill(pid, SIGKILL);
-    close(fd);
-    rc = wait_exit(pid, deadline + 5);
+    if (tests_run(argv, envp, errpath, CLI_TIMEOUT_S, &b, &rc) != 0) {
+        core_buf_cleanup(&b);
+        return -1;
+    }
     if (b.len > 0)
         *out = json_loadb(b.data, b.len, 0, NULL);
     if (rc != 0) {
@@ -325,13 +121,13 @@ static const char *jstr(json_t *doc, const char *path)
 }
 
 /* Polls describe-instances until the instance is in `want`; 0 when it got there in time. */
-static int wait_state(const struct sim_proc *s, const char *id, const char *want)
+static int wait_state(const struct tests_sim *s, const char *id, const char *want)
 {
-    double deadline = now_s() + STATE_DEADLINE_S;
+    double deadline = tests_now() + STATE_DEADLINE_S;
     const char *args[] = {"ec2", "describe-instances", "--instance-ids", id, NULL};
     char last[32] = "";
 
-    while (now_s() < deadline) {
+    while (tests_now() < deadline) {
         json_t *doc = NULL;
         const char *st;
         int rc = aws(s, &doc, args);
@@ -350,7 +146,7 @@ static int wait_state(const struct sim_proc *s, const char *id, const char *want
 
 static void test_awscli_against_sim(void)
 {
-    struct sim_proc s;
+    struct tests_sim s;
     json_t *doc = NULL;
     struct stat sb;
     char image[64] = "", id[64] = "", zone[32] = "", subnet[64] = "";
@@ -364,7 +160,7 @@ static void test_awscli_against_sim(void)
     }
     if (sim_start(&s) != 0) {
         CU_FAIL("stoker sim serve did not start");
-        sim_stop(&s);
+        (void)tests_sim_stop(&s);
         return;
     }
 
@@ -518,7 +314,7 @@ static void test_awscli_against_sim(void)
         CU_ASSERT(found);
         json_decref(doc);
     }
-    CU_ASSERT_EQUAL(sim_stop(&s), 0);
+    CU_ASSERT_EQUAL(tests_sim_stop(&s), 0);
 }
 
 TESTS_SUITE(sim_awscli, "sim_awscli", NULL, NULL, TESTS_CASE(test_awscli_against_sim))

@@ -13,210 +13,28 @@
  * bounded by a deadline; the server must exit 0 on SIGTERM. kubectl's --validate=false is used
  * because the emulator serves no OpenAPI documents: validation is the server's job here.
  */
+#include "tests/integration/simproc.h"
 #include "tests/unit/harness.h"
 
 #include "core/core.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define KUBECTL "/usr/bin/kubectl"
 #define CLI_TIMEOUT_S 60
 #define WATCH_DEADLINE_S 30
 
-extern char **environ;
-
-struct kproc {
-    pid_t pid;
-    int out_fd;
-    char dir[64];
-    char env_path[128];
-    char kcfg_path[128];
-    char log_path[128];
-};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Starts argv with stdout on a pipe (*out_fd) and stderr appended to err_path. */
-static int spawn(char *const argv[], char *const envp[], const char *err_path, int *out_fd,
-                 pid_t *pid)
-{
-    posix_spawn_file_actions_t fa;
-    int p[2], rc;
-
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    rc = posix_spawn(pid, argv[0], &fa, NULL, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    if (rc != 0) {
-        close(p[0]);
-        return -1;
-    }
-    *out_fd = p[0];
-    return 0;
-}
-
-/* Waits for pid until the deadline; kills it past the deadline. The exit status, or -1. */
-static int wait_exit(pid_t pid, double deadline)
-{
-    int st;
-    for (;;) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        if (w < 0 && errno != EINTR)
-            return -1;
-        if (now_s() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        usleep(20000);
-    }
-}
-
-/* Reads what fd has until EOF, the deadline, or (when until is set) until b contains it.
- * 0 on EOF or a match, -1 otherwise. */
-static int read_until(int fd, struct core_buf *b, double deadline, const char *until)
-{
-    char chunk[8192];
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        double left = deadline - now_s();
-        ssize_t n;
-        if (until && strstr(core_buf_cstr(b), until))
-            return 0;
-        if (left <= 0)
-            return -1;
-        if (poll(&p, 1, (int)(left * 1000) + 1) < 0 && errno != EINTR)
-            return -1;
-        if (!p.revents)
-            continue;
-        n = read(fd, chunk, sizeof chunk);
-        if (n == 0)
-            return until ? -1 : 0;
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            return -1;
-        }
-        if (core_buf_append(b, chunk, (size_t)n) != 0)
-            return -1;
-    }
-}
-
-static int read_line(int fd, char *out, size_t outsz, double deadline)
-{
-    size_t n = 0;
-    while (n + 1 < outsz) {
-        struct pollfd p = {fd, POLLIN, 0};
-        double left = deadline - now_s();
-        char c;
-        ssize_t r;
-        if (left <= 0)
-            return -1;
-        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-            continue;
-        r = read(fd, &c, 1);
-        if (r <= 0)
-            return -1;
-        if (c == '\n')
-            break;
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int sim_start(struct kproc *s)
-{
-    char line[512], crds[4096];
-    char *argv[] = {(char *)tests_stoker_bin(), "sim", "serve", "--listen", "127.0.0.1:0",
-                    "--env-file", NULL, "--kubeconfig", NULL, "--crds", crds, NULL};
-
-    memset(s, 0, sizeof *s);
-    s->pid = -1;
-    s->out_fd = -1;
-    core_strlcpy(crds, tests_data_path("../../deploy/crds"), sizeof crds);
-    core_strlcpy(s->dir, "/tmp/stoker-sim-kubectl-XXXXXX", sizeof s->dir);
-    if (!mkdtemp(s->dir))
-        return -1;
-    snprintf(s->env_path, sizeof s->env_path, "%s/sim.env", s->dir);
-    snprintf(s->kcfg_path, sizeof s->kcfg_path, "%s/kubeconfig", s->dir);
-    snprintf(s->log_path, sizeof s->log_path, "%s/serve.log", s->dir);
-    argv[6] = s->env_path;
-    argv[8] = s->kcfg_path;
-    if (spawn(argv, environ, s->log_path, &s->out_fd, &s->pid) != 0)
-        return -1;
-    if (read_line(s->out_fd, line, sizeof line, now_s() + 20) != 0) {
-        fprintf(stderr, "\n  stoker sim serve printed no listening line\n");
-        return -1;
-    }
-    if (!strstr(line, "listening on http://127.0.0.1:") || !strstr(line, "kubeconfig=")) {
-        fprintf(stderr, "\n  unexpected first line: %s\n", line);
-        return -1;
-    }
-    return 0;
-}
-
-static int sim_stop(struct kproc *s)
-{
-    int rc = -1;
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        rc = wait_exit(s->pid, now_s() + 20);
-        s->pid = -1;
-    }
-    if (s->out_fd >= 0)
-        close(s->out_fd);
-    s->out_fd = -1;
-    if (rc != 0) {
-        char *log = tests_read_file(s->log_path, NULL);
-        fprintf(stderr, "\n  stoker sim serve log:\n%s\n", log ? log : "(none)");
-        core_free(log);
-    }
-    if (s->dir[0])
-        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return rc;
-}
-
-static void kubectl_argv(const struct kproc *s, const char *const *args, char **argv,
+static void kubectl_argv(const struct tests_sim *s, const char *const *args, char **argv,
                          size_t max)
 {
     size_t n = 0;
     argv[n++] = KUBECTL;
     argv[n++] = "--kubeconfig";
-    argv[n++] = (char *)s->kcfg_path;
+    argv[n++] = (char *)s->kube_path;
     argv[n++] = "--request-timeout=20s";
     for (size_t i = 0; args[i] && n + 1 < max; i++)
         argv[n++] = (char *)args[i];
@@ -224,27 +42,21 @@ static void kubectl_argv(const struct kproc *s, const char *const *args, char **
 }
 
 /* Runs kubectl ARGS; *out gets stdout, errtext (may be NULL) stderr. The exit status. */
-static int kubectl(const struct kproc *s, const char *const *args, struct core_buf *out,
+static int kubectl(const struct tests_sim *s, const char *const *args, struct core_buf *out,
                    char **errtext)
 {
     char home[96], errpath[128];
+    /* Only the kubeconfig the server wrote, never one of the machine's. */
     char *envp[] = {"PATH=/usr/bin:/bin", home, "KUBECONFIG=", NULL};
     char *argv[32];
-    double deadline = now_s() + CLI_TIMEOUT_S;
-    int fd, rc;
-    pid_t pid;
+    int rc = -1;
     char *e;
 
     snprintf(home, sizeof home, "HOME=%s", s->dir);
     snprintf(errpath, sizeof errpath, "%s/kubectl.err", s->dir);
     kubectl_argv(s, args, argv, sizeof argv / sizeof argv[0]);
-    unlink(errpath);
-    if (spawn(argv, envp, errpath, &fd, &pid) != 0)
+    if (tests_run(argv, envp, errpath, CLI_TIMEOUT_S, out, &rc) != 0)
         return -1;
-    if (read_until(fd, out, deadline, NULL) != 0)
-        kill(pid, SIGKILL);
-    close(fd);
-    rc = wait_exit(pid, deadline + 5);
     e = tests_read_file(errpath, NULL);
     if (errtext)
         *errtext = e;
@@ -301,9 +113,10 @@ static int row_of(const char *text, const char *name, char *out, size_t outsz)
 
 static void test_kubectl(void)
 {
-    struct kproc s;
+    struct tests_sim s;
     struct core_buf out, wout;
-    char np[4096], nc[4096], bad[4096], claim[4096];
+    char np[4096], nc[4096], bad[4096], claim[4096], crds[4096];
+    const char *const serve_args[] = {"--crds", crds, NULL};
     char *errtext = NULL;
     json_t *doc;
     int rc;
@@ -318,9 +131,10 @@ static void test_kubectl(void)
     core_strlcpy(nc, tests_data_path("manifests/kubectl-nodeclass.yaml"), sizeof nc);
     core_strlcpy(bad, tests_data_path("manifests/kubectl-nodepool-invalid.yaml"), sizeof bad);
     core_strlcpy(claim, tests_data_path("manifests/kubectl-nodeclaim.yaml"), sizeof claim);
-    if (sim_start(&s) != 0) {
+    core_strlcpy(crds, tests_data_path("../../deploy/crds"), sizeof crds);
+    if (tests_sim_start(&s, "sim-kubectl", serve_args) != 0) {
         CU_FAIL("stoker sim serve did not start");
-        (void)sim_stop(&s);
+        (void)tests_sim_stop(&s);
         return;
     }
     core_buf_init(&out, 4u << 20);
@@ -408,13 +222,13 @@ static void test_kubectl(void)
         snprintf(errpath, sizeof errpath, "%s/watch.err", s.dir);
         kubectl_argv(&s, wa, argv, sizeof argv / sizeof argv[0]);
         core_buf_init(&wout, 1u << 20);
-        CU_ASSERT_EQUAL_FATAL(spawn(argv, envp, errpath, &wfd, &wpid), 0);
+        CU_ASSERT_EQUAL_FATAL(tests_spawn(argv, envp, errpath, &wfd, &wpid), 0);
         /* Give the watch a moment to list; either way the claim must show up. */
         usleep(500000);
         core_buf_reset(&out);
         CU_ASSERT_EQUAL(kubectl(&s, ca, &out, NULL), 0);
         CU_ASSERT_PTR_NOT_NULL(strstr(core_buf_cstr(&out), "nodeclaim.stoker.dev/general-x7k2p"));
-        rc = read_until(wfd, &wout, now_s() + WATCH_DEADLINE_S, "general-x7k2p");
+        rc = tests_read_until(wfd, &wout, tests_now() + WATCH_DEADLINE_S, "general-x7k2p");
         CU_ASSERT_EQUAL(rc, 0);
         if (rc != 0) {
             char *e = tests_read_file(errpath, NULL);
@@ -423,7 +237,7 @@ static void test_kubectl(void)
             core_free(e);
         }
         kill(wpid, SIGTERM);
-        (void)wait_exit(wpid, now_s() + 10);
+        (void)tests_wait_exit(wpid, tests_now() + 10);
         close(wfd);
         core_buf_cleanup(&wout);
     }
@@ -538,7 +352,7 @@ static void test_kubectl(void)
     }
 
     core_buf_cleanup(&out);
-    CU_ASSERT_EQUAL(sim_stop(&s), 0);
+    CU_ASSERT_EQUAL(tests_sim_stop(&s), 0);
 }
 
 TESTS_SUITE(sim_kubectl, "sim_kubectl", NULL, NULL, TESTS_CASE(test_kubectl))

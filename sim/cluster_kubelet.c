@@ -369,15 +369,22 @@ static void arm(struct sim_kubelet *k, enum sim_boot_step step)
      * that failed to come up, which the controller's liveness checks already handle. */
 }
 
+static void fence_node(struct sim_kubelet *k);
+
 static void delete_node(struct sim_kubelet *k)
 {
     struct sim_cluster *c = k->c;
     struct core_err err;
     if (!k->node_exists)
         return;
-    k->node_exists = 0;
-    if (sim_kube_delete(c->kube, "nodes", NULL, k->node_name, &err) == 0)
+    if (sim_kube_delete(c->kube, "nodes", NULL, k->node_name, &err) == 0) {
         c->stats.nodes_removed++;
+        /* A finalizer may keep the Node (terminating): the machine is gone all the same, so
+         * it must stop looking Ready. */
+        if (sim_kube_get(c->kube, "nodes", NULL, k->node_name, NULL, &err) == 0)
+            fence_node(k);
+    }
+    k->node_exists = 0;
     sim_cluster_sched_kick(c);
 }
 
@@ -455,8 +462,10 @@ static void do_register(struct sim_kubelet *k)
             pid = json_string_value(
                 json_object_get(json_object_get(old, "spec"), "providerID"));
         /* Another instance's Node with this name (the address was reused while the old Node
-         * waits on a finalizer): this kubelet cannot register, as a real one could not. */
-        if (!pid || strcmp(pid, json_string_value(json_object_get(
+         * waits on a finalizer), or this instance's own Node on its way out: this kubelet
+         * cannot register, as a real one could not. */
+        if (!pid || json_object_get(json_object_get(old, "metadata"), "deletionTimestamp") ||
+            strcmp(pid, json_string_value(json_object_get(
                                     json_object_get(obj, "spec"), "providerID"))) != 0) {
             json_decref(old);
             json_decref(obj);

@@ -249,7 +249,8 @@ static int load_nodes(struct batch *b, struct core_err *err)
             continue; /* a node the decoder refuses is one nothing can land on */
         b->nnodes++;
         sn->zone = node_zone(&sn->n);
-        sn->ready = k8s_node_ready(&sn->n);
+        /* A Node being deleted (a finalizer holds it) takes no new pods. */
+        sn->ready = k8s_node_ready(&sn->n) && !sn->n.meta.has_deletion_timestamp;
         if (core_map_set(b->node_idx, sn->n.meta.name, idx_ptr(b->nnodes - 1), NULL) != 0)
             return core_err_set(err, CORE_E_NOMEM, "out of memory");
     }
@@ -362,7 +363,9 @@ static int load_pods(struct batch *b, struct core_err *err)
         terminal = p.phase == K8S_POD_SUCCEEDED || p.phase == K8S_POD_FAILED;
         if (p.spec.node_name && p.spec.node_name[0]) {
             if (!idx_get(b->node_idx, p.spec.node_name, &ni)) {
-                if (sim_kube_delete(c->kube, "pods", p.meta.ns, p.meta.name, NULL) == 0)
+                /* A pod already terminating is counted once, when it was deleted. */
+                if (!p.meta.has_deletion_timestamp &&
+                    sim_kube_delete(c->kube, "pods", p.meta.ns, p.meta.name, NULL) == 0)
                     c->stats.pods_collected++;
             } else if (!terminal && (rc = add_usage(&b->nodes[ni], &p, err)) != 0) {
                 k8s_pod_cleanup(&p);

@@ -441,9 +441,11 @@ static int check_spec(const struct sim_workload_spec *spec, struct core_err *err
             return core_err_set(err, CORE_E_INVAL, "workload %s: volume_size '%.40s' is not a "
                                                    "positive quantity", spec->name,
                                 spec->volume_size);
-        if (spec->claim_name && !dns_label_ok(spec->claim_name, 63 - WL_NAME_MAX - 8))
-            return core_err_set(err, CORE_E_INVAL, "workload %s: claim_name must be a short DNS "
-                                                   "label", spec->name);
+        /* The claim is "<claim>-<name>-<ordinal>": at most 63 + 1 + 52 + 1 + 19 characters,
+         * well inside a 253-character name. */
+        if (spec->claim_name && !dns_label_ok(spec->claim_name, 63))
+            return core_err_set(err, CORE_E_INVAL, "workload %s: claim_name must be a DNS "
+                                                   "label of at most 63 characters", spec->name);
         if (spec->storage_class && !spec->storage_class[0])
             return core_err_set(err, CORE_E_INVAL, "workload %s: storage_class is empty",
                                 spec->name);

@@ -469,6 +469,12 @@ int sim_aws_instance_poweroff(struct sim_aws *a, const char *instance_id, struct
     if (!a || !instance_id)
         return core_err_set(err, CORE_E_INVAL, "sim_aws_instance_poweroff: account and "
                                                "instance id are required");
+    char id[SIM_ID_MAX];
+
+    /* The caller's id may live in state an observer frees during the advance: copy it. */
+    if (core_strlcpy(id, instance_id, sizeof id) >= sizeof id)
+        return core_err_set(err, CORE_E_NOTFOUND, "instance %.40s does not exist", instance_id);
+    instance_id = id;
     /* Apply what is due first, so the state checked is the one describes would show. */
     sim_instances_advance(a);
     i = sim_instance_find(a, instance_id);

@@ -572,6 +572,37 @@ static void test_pod_gc_after_node_deletion(void)
     fx_close(&f);
 }
 
+/* A Node held by a finalizer after its delete takes no new pods; an orphaned pod that is
+ * already terminating is collected (and counted) once. */
+static void test_deleting_node_not_used(void)
+{
+    struct fx f;
+    char buf[64];
+    json_t *fin;
+
+    fx_open(&f);
+    mk_node(&f, "dying", ZA, 8, 16);
+    fin = J("{\"metadata\":{\"finalizers\":[\"stoker.dev/termination\"]}}");
+    CU_ASSERT_EQUAL(sim_kube_patch(f.k, "nodes", NULL, "dying", fin, 0, NULL, NULL), 0);
+    json_decref(fin);
+    CU_ASSERT_EQUAL(sim_kube_delete(f.k, "nodes", NULL, "dying", NULL), 0);
+    mk_node(&f, "small", ZB, 1, 16);
+    mk_pod(&f, "p", "500m", "");
+    run_for(&f, S(1));
+    ASSERT_STR(node_of(&f, "p", buf, sizeof buf), "small");
+    /* A held pod on a vanished node: deleted once, counted once over many batches. */
+    create(&f, "pods", "default",
+           "{\"metadata\":{\"name\":\"held\",\"finalizers\":[\"x/y\"]},\"spec\":{"
+           "\"nodeName\":\"nowhere\",\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}");
+    for (int i = 0; i < 5; i++) {
+        mk_pod(&f, i == 0 ? "k0" : i == 1 ? "k1" : i == 2 ? "k2" : i == 3 ? "k3" : "k4", "1m",
+               "");
+        run_for(&f, S(1));
+    }
+    CU_ASSERT_EQUAL(stats(&f).pods_collected, 1);
+    fx_close(&f);
+}
+
 /* ---- workloads ----------------------------------------------------------------------------- */
 
 struct podset {
@@ -776,6 +807,6 @@ TESTS_SUITE(sim_cluster_sched, "sim_cluster_sched", NULL, NULL,
             TESTS_CASE(test_wffc_provisions_in_node_zone),
             TESTS_CASE(test_wffc_allowed_topologies), TESTS_CASE(test_immediate_class),
             TESTS_CASE(test_missing_and_deleting_pvc),
-            TESTS_CASE(test_pod_gc_after_node_deletion),
+            TESTS_CASE(test_pod_gc_after_node_deletion), TESTS_CASE(test_deleting_node_not_used),
             TESTS_CASE(test_workload_deployment_scales),
             TESTS_CASE(test_workload_stateful_keeps_claims));

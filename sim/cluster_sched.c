@@ -249,8 +249,7 @@ static int load_nodes(struct batch *b, struct core_err *err)
             continue; /* a node the decoder refuses is one nothing can land on */
         b->nnodes++;
         sn->zone = node_zone(&sn->n);
-        /* A Node being deleted (a finalizer holds it) takes no new pods. */
-        sn->ready = k8s_node_ready(&sn->n) && !sn->n.meta.has_deletion_timestamp;
+        sn->ready = k8s_node_ready(&sn->n);
         if (core_map_set(b->node_idx, sn->n.meta.name, idx_ptr(b->nnodes - 1), NULL) != 0)
             return core_err_set(err, CORE_E_NOMEM, "out of memory");
     }
@@ -694,9 +693,21 @@ static int node_fits(const struct spod *sp, const struct snode *sn, const struct
     char text[256];
     int fits = 1;
 
-    if (sn->n.unschedulable) {
-        reasons_add(r, "node(s) were unschedulable");
+    /* A Node being deleted (a finalizer holds it) takes no new pods, whatever they tolerate. */
+    if (sn->n.meta.has_deletion_timestamp) {
+        reasons_add(r, "node(s) were being deleted");
         return 0;
+    }
+    /* Cordoned and NotReady nodes carry these taints in a real cluster (the node lifecycle
+     * controller adds them), so a pod that tolerates them may still land, as DaemonSet pods
+     * do. */
+    if (sn->n.unschedulable) {
+        struct k8s_taint t = {(char *)(uintptr_t)"node.kubernetes.io/unschedulable", NULL,
+                              K8S_EFFECT_NO_SCHEDULE};
+        if (!k8s_tolerates(sp->p.spec.tolerations, sp->p.spec.ntolerations, &t)) {
+            reasons_add(r, "node(s) were unschedulable");
+            return 0;
+        }
     }
     for (size_t i = 0; i < sn->n.ntaints; i++) {
         const struct k8s_taint *t = &sn->n.taints[i];
@@ -710,9 +721,13 @@ static int node_fits(const struct spod *sp, const struct snode *sn, const struct
         return 0;
     }
     if (!sn->ready) {
-        /* The node lifecycle controller would have tainted it; say so the same way. */
-        reasons_add(r, "node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
-        return 0;
+        /* The node lifecycle controller would have tainted it; judge and say so the same way. */
+        struct k8s_taint t = {(char *)(uintptr_t)"node.kubernetes.io/not-ready", NULL,
+                              K8S_EFFECT_NO_SCHEDULE};
+        if (!k8s_tolerates(sp->p.spec.tolerations, sp->p.spec.ntolerations, &t)) {
+            reasons_add(r, "node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
+            return 0;
+        }
     }
     if (!pod_selects_node(&sp->p, sn)) {
         reasons_add(r, "node(s) didn't match Pod's node affinity/selector");

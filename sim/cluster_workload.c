@@ -240,8 +240,15 @@ static void sync_deployment(struct wl *w, json_t *pods)
         return;
     for (size_t i = 0; i < n; i++) {
         const json_t *p = json_array_get(pods, i);
-        if (pod_deleting(p) || pod_terminal(p))
+        if (pod_deleting(p))
             continue;
+        if (pod_terminal(p)) {
+            /* Replaced below; deleted here so finished pods do not pile up (a ReplicaSet's
+             * own pods are collected the same way by the terminated-pod GC). */
+            if (sim_kube_delete(k, "pods", w->ns, meta_s(p, "name"), NULL) != 0)
+                continue; /* retried at the next sync */
+            continue;
+        }
         vic[active].pod = p;
         vic[active].bound = pod_bound(p);
         vic[active].seq = pod_seq(p);

@@ -603,6 +603,22 @@ static void test_deleting_node_not_used(void)
     fx_close(&f);
 }
 
+/* NotReady and cordoned nodes refuse ordinary pods but take those tolerating their taints. */
+static void test_not_ready_tolerated(void)
+{
+    struct fx f;
+    char buf[64];
+
+    fx_open(&f);
+    mk_node_full(&f, "booting", ZA, 4, "16Gi", 0, "", "[]");
+    mk_pod(&f, "plain", "100m", "");
+    mk_pod(&f, "ds", "100m", "\"tolerations\":[{\"operator\":\"Exists\"}]");
+    run_for(&f, S(1));
+    ASSERT_STR(node_of(&f, "plain", buf, sizeof buf), "");
+    ASSERT_STR(node_of(&f, "ds", buf, sizeof buf), "booting");
+    fx_close(&f);
+}
+
 /* ---- workloads ----------------------------------------------------------------------------- */
 
 struct podset {
@@ -807,6 +823,6 @@ TESTS_SUITE(sim_cluster_sched, "sim_cluster_sched", NULL, NULL,
             TESTS_CASE(test_wffc_provisions_in_node_zone),
             TESTS_CASE(test_wffc_allowed_topologies), TESTS_CASE(test_immediate_class),
             TESTS_CASE(test_missing_and_deleting_pvc),
-            TESTS_CASE(test_pod_gc_after_node_deletion), TESTS_CASE(test_deleting_node_not_used),
+            TESTS_CASE(test_pod_gc_after_node_deletion), TESTS_CASE(test_deleting_node_not_used), TESTS_CASE(test_not_ready_tolerated),
             TESTS_CASE(test_workload_deployment_scales),
             TESTS_CASE(test_workload_stateful_keeps_claims));

@@ -118,6 +118,85 @@ static void set_json_body(struct core_http_response *resp, long status, const js
         resp->status = 500; /* the body stands; without memory a header is lost, not the answer */
 }
 
+/* The field-level causes of an Invalid Status, from the message every validator here writes:
+ * `Kind[.group] "name" is invalid: FIELD: Reason...` or `...: [FIELD: Reason..., FIELD: ...]`,
+ * each Reason one of the API's field-error words. kubectl prints "The request is invalid"
+ * unless the Status carries these details. Returns a new object or NULL. */
+static const char *const cause_words[][2] = {
+    {"Unsupported value", "FieldValueNotSupported"}, {"Invalid value", "FieldValueInvalid"},
+    {"Required value", "FieldValueRequired"},         {"Too long", "FieldValueTooLong"},
+    {"Too many", "FieldValueTooMany"},                {"Forbidden", "FieldValueForbidden"},
+    {"Duplicate value", "FieldValueDuplicate"},       {"Not found", "FieldValueNotFound"},
+};
+
+/* The field-error word starting at p, or NULL. */
+static const char *cause_reason(const char *p)
+{
+    for (size_t i = 0; i < sizeof cause_words / sizeof cause_words[0]; i++)
+        if (strncmp(p, cause_words[i][0], strlen(cause_words[i][0])) == 0)
+            return cause_words[i][1];
+    return NULL;
+}
+
+/* Where the cause starting at p ends: at ", FIELD: Word" (the next cause) or at end. */
+static const char *cause_end(const char *p, const char *end)
+{
+    for (const char *q = p; q + 2 < end; q++) {
+        const char *f, *colon;
+        if (q[0] != ',' || q[1] != ' ')
+            continue;
+        f = q + 2;
+        colon = f + strcspn(f, ": \"");
+        if (colon < end && colon > f && colon[0] == ':' && colon[1] == ' ' &&
+            cause_reason(colon + 2))
+            return q;
+    }
+    return end;
+}
+
+static json_t *invalid_details(const char *msg)
+{
+    const char *mark = strstr(msg, " is invalid: ");
+    const char *q1, *q2, *dot, *p, *end;
+    json_t *d, *causes;
+    char kind[128], group[160], name[256];
+
+    if (!mark)
+        return NULL;
+    q1 = memchr(msg, '"', (size_t)(mark - msg));
+    q2 = q1 ? memchr(q1 + 1, '"', (size_t)(mark - q1 - 1)) : NULL;
+    if (!q1 || !q2 || q1 == msg)
+        return NULL;
+    dot = memchr(msg, '.', (size_t)(q1 - msg));
+    snprintf(kind, sizeof kind, "%.*s", (int)((dot ? dot : q1 - 1) - msg), msg);
+    snprintf(group, sizeof group, "%.*s", dot ? (int)(q1 - 1 - dot - 1) : 0, dot ? dot + 1 : "");
+    snprintf(name, sizeof name, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
+    d = json_pack("{s:s, s:s, s:[]}", "name", name, "kind", kind, "causes");
+    if (!d)
+        return NULL;
+    if (group[0])
+        json_object_set_new(d, "group", json_string(group));
+    causes = json_object_get(d, "causes");
+    p = mark + strlen(" is invalid: ");
+    end = p + strlen(p);
+    if (*p == '[' && end > p && end[-1] == ']') {
+        p++;
+        end--;
+    }
+    while (p < end) {
+        const char *e = cause_end(p, end), *colon = strstr(p, ": ");
+        if (colon && colon < e && cause_reason(colon + 2)) {
+            json_t *c = json_pack("{s:s, s:s%, s:s%}", "reason", cause_reason(colon + 2),
+                                  "message", colon + 2, (size_t)(e - colon - 2), "field", p,
+                                  (size_t)(colon - p));
+            if (c)
+                json_array_append_new(causes, c);
+        }
+        p = e + (e < end ? 2 : 0);
+    }
+    return d;
+}
+
 void sim_kube_status_error(struct core_http_response *resp, const struct core_err *err)
 {
     long status = err && err->http_status >= 400 && err->http_status < 600 ? err->http_status
@@ -132,6 +211,11 @@ void sim_kube_status_error(struct core_http_response *resp, const struct core_er
     if (!doc) {
         resp->status = 500;
         return;
+    }
+    if (status == 422 && strcmp(reason, "Invalid") == 0) {
+        json_t *d = invalid_details(msg);
+        if (d)
+            json_object_set_new(doc, "details", d);
     }
     set_json_body(resp, status, doc);
     json_decref(doc);

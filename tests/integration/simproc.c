@@ -345,3 +345,9 @@ int tests_sim_stop(struct tests_sim *s)
     s->dir[0] = '\0';
     return rc;
 }
+
+const char *tests_kubectl(void)
+{
+    const char *k = getenv("STOKER_KUBECTL");
+    return k && *k ? k : "/usr/bin/kubectl";
+}

@@ -73,6 +73,10 @@ void tests_rmtree(const char *dir);
  * DIR/kubeconfig EXTRA...` (extra_args NULL-terminated, may be NULL) in a new directory
  * /tmp/stoker-NAME-XXXXXX, reads its listening line and its env file, and builds envp. On
  * failure says why on stderr; call tests_sim_stop() either way. 0 or CORE_E_*. */
+/* The kubectl the tests drive: $STOKER_KUBECTL when set (e.g. Debian's 1.20 unpacked
+ * elsewhere), else /usr/bin/kubectl. */
+const char *tests_kubectl(void);
+
 int tests_sim_start(struct tests_sim *s, const char *name, const char *const *extra_args);
 
 /* SIGTERM, then the server's exit status (or -1, after printing its log); removes the

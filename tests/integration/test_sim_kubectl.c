@@ -1,6 +1,6 @@
 /*
  * tests/integration/test_sim_kubectl.c — `stoker sim serve` as a child process, driven by a
- * real kubectl (/usr/bin/kubectl: Debian's kubernetes-client, installed by `make deps-test`
+ * real kubectl ($STOKER_KUBECTL, default /usr/bin/kubectl: Debian's kubernetes-client, installed by `make deps-test`
  * when no kubectl is there): discovery, lists of built-in kinds, `kubectl apply` of stoker's
  * CRD kinds with the server's defaults visible in what it stores, a NodePool refused with a
  * field-level message, a `kubectl get -w` that prints a NodeClaim created while it runs, and
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KUBECTL "/usr/bin/kubectl"
+#define KUBECTL ((char *)(uintptr_t)tests_kubectl())
 #define CLI_TIMEOUT_S 60
 #define WATCH_DEADLINE_S 30
 

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KUBECTL "/usr/bin/kubectl"
+#define KUBECTL ((char *)(uintptr_t)tests_kubectl())
 #define CLI_TIMEOUT_S 60
 #define NODE_DEADLINE_S 20
 #define TEST_CA "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJmYWtlCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"

@@ -295,6 +295,59 @@ static void test_list_paging(void)
     fx_cleanup(&f);
 }
 
+/* An Invalid Status carries details.causes per field, which kubectl prints (without them it
+ * says only "The request is invalid"). */
+static void test_invalid_status_details(void)
+{
+    struct fx f;
+    struct sim_header h = {"Content-Type", "application/json"};
+    struct sim_http_req req;
+    struct core_http_response resp;
+    core_ns delay;
+    const char *body = "{\"apiVersion\":\"stoker.dev/v1alpha1\",\"kind\":\"NodePool\","
+                       "\"metadata\":{\"name\":\"broken\"},\"spec\":{\"weight\":1000,"
+                       "\"template\":{\"spec\":{\"nodeClassRef\":{\"group\":\"stoker.dev\","
+                       "\"kind\":\"EC2NodeClass\",\"name\":\"x\"},\"requirements\":[{"
+                       "\"key\":\"a\",\"operator\":\"Equals\"}]}}}}";
+    json_t *doc, *d, *causes;
+    json_error_t je;
+
+    fx_init(&f, NULL);
+    CU_ASSERT_EQUAL_FATAL(sim_kube_load_builtin_crds(f.k, NULL), 0);
+    memset(&req, 0, sizeof req);
+    req.method = "POST";
+    req.target = "/apis/stoker.dev/v1alpha1/nodepools";
+    req.headers = &h;
+    req.nheaders = 1;
+    req.body = body;
+    req.body_len = strlen(body);
+    memset(&resp, 0, sizeof resp);
+    core_buf_init(&resp.body, 1u << 20);
+    sim_kube_handle(f.k, &req, &resp, &delay);
+    CU_ASSERT_EQUAL(resp.status, 422);
+    doc = json_loadb(resp.body.data, resp.body.len, 0, &je);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    d = json_object_get(doc, "details");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(d, "kind")), "NodePool");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(d, "group")), "stoker.dev");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(d, "name")), "broken");
+    causes = json_object_get(d, "causes");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(causes), 2);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(causes, 0), "field")),
+                           "spec.weight");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_array_get(causes, 1), "field")),
+        "spec.template.spec.requirements[0].operator");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_array_get(causes, 1), "reason")),
+        "FieldValueNotSupported");
+    CU_ASSERT(strncmp(json_string_value(json_object_get(json_array_get(causes, 1), "message")),
+                      "Unsupported value: \"Equals\": supported values: \"In\", ", 45) == 0);
+    json_decref(doc);
+    core_http_response_cleanup(&resp);
+    fx_cleanup(&f);
+}
+
 /* ---- watches ------------------------------------------------------------------------------- */
 
 struct wres {
@@ -531,5 +584,5 @@ static void test_real_http_watch(void)
 }
 
 TESTS_SUITE(sim_kube_api, "sim_kube_api", NULL, NULL, TESTS_CASE(test_discovery),
-            TESTS_CASE(test_crud), TESTS_CASE(test_list_paging), TESTS_CASE(test_watch), TESTS_CASE(test_watch_selector_resume),
+            TESTS_CASE(test_crud), TESTS_CASE(test_invalid_status_details), TESTS_CASE(test_list_paging), TESTS_CASE(test_watch), TESTS_CASE(test_watch_selector_resume),
             TESTS_CASE(test_watch_gone), TESTS_CASE(test_real_http_watch))

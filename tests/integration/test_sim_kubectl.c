@@ -1,7 +1,7 @@
 /*
  * tests/integration/test_sim_kubectl.c — `stoker sim serve` as a child process, driven by a
- * real kubectl ($STOKER_KUBECTL, default /usr/bin/kubectl: Debian's kubernetes-client, installed by `make deps-test`
- * when no kubectl is there): discovery, lists of built-in kinds, `kubectl apply` of stoker's
+ * real kubectl ($STOKER_KUBECTL, default /usr/bin/kubectl: Debian's kubernetes-client,
+ * installed by `make deps-test` when no kubectl is there): discovery, lists of built-in kinds, `kubectl apply` of stoker's
  * CRD kinds with the server's defaults visible in what it stores, a NodePool refused with a
  * field-level message, a `kubectl get -w` that prints a NodeClaim created while it runs, and
  * the definitions themselves (`get crds`, printer columns kept in the stored definition, the

@@ -34,7 +34,8 @@ static int cmd_help(const struct cli_config *cfg, int argc, char **argv, FILE *o
 static const struct cli_command commands[] = {
     {"aws", "make one AWS API call with stoker's own client (aws call --help)", cli_cmd_aws},
     {"ami", "resolve an AMI alias or an EC2NodeClass's AMIs (ami resolve --help)", cli_cmd_ami},
-    {"sim", "serve an emulated AWS account (EC2, SSM) on loopback (sim --help)", cli_cmd_sim},
+    {"sim", "serve an emulated AWS account and Kubernetes cluster on loopback (sim --help)",
+     cli_cmd_sim},
     {"userdata", "render an EC2NodeClass's user data (userdata render --help)", cli_cmd_userdata},
     {"version", "print stoker's version, git commit and library versions", cmd_version},
     {"help", "show this help", cmd_help},

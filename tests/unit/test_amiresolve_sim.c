@@ -17,83 +17,37 @@
 #include "launcher/launcher.h"
 #include "sim/internal.h"
 #include "sim/sim.h"
+#include "tests/unit/simaws.h"
 
 #include <jansson.h>
 #include <string.h>
 
-#define WALL_START (INT64_C(1790000000) * CORE_NS_PER_S)
+#define WALL_START TESTS_SIMAWS_WALL_START
 #define MINUTE (INT64_C(60) * CORE_NS_PER_S)
 #define HOUR (60 * MINUTE)
 
 struct fx {
-    struct core_clock *clock;
-    struct core_loop *loop;
-    struct sim_aws *a;
-    struct core_http_transport *t;
-    struct aws_creds_provider *creds;
-    struct aws_config cfg;
-    struct aws_client *c;
+    struct tests_simaws s; /* clock, loop, account, transport, client */
     struct amiresolve *r;
 };
 
-static int fx_client(struct fx *f, const char *secret, struct aws_creds_provider **creds,
-                     struct aws_client **c)
-{
-    struct aws_credentials cr = {(char *)SIM_AWS_ACCESS_KEY_ID, (char *)secret, NULL, 0};
-    struct aws_client_opts opts;
-    struct core_err err;
-
-    memset(&opts, 0, sizeof opts);
-    opts.seed = 3;
-    opts.max_attempts = 2;
-    if (aws_creds_static_new(f->loop, &cr, creds, &err) != 0 ||
-        aws_client_new(f->loop, f->t, *creds, &f->cfg, &opts, c, &err) != 0) {
-        fprintf(stderr, "\n  client: %s\n", err.message);
-        return -1;
-    }
-    return 0;
-}
-
 static void fx_setup(struct fx *f)
 {
-    struct sim_aws_opts o;
     struct core_err err;
-
-    memset(f, 0, sizeof *f);
-    f->clock = core_clock_virtual_new(0, WALL_START);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f->clock);
-    CU_ASSERT_EQUAL_FATAL(core_loop_new(f->clock, NULL, &f->loop, NULL), 0);
-    sim_aws_opts_default(&o);
-    o.seed = 42;
-    o.faults.throttle = 0;
-    if (sim_aws_new(f->loop, &o, &f->a, &err) != 0)
-        fprintf(stderr, "\n  sim_aws_new: %s\n", err.message);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f->a);
-    CU_ASSERT_EQUAL_FATAL(sim_transport_new(f->loop, sim_aws_handle, f->a, &f->t, NULL), 0);
-    core_strlcpy(f->cfg.region, SIM_AWS_REGION, sizeof f->cfg.region);
-    for (int i = 0; i < AWS_SVC_COUNT; i++)
-        core_strlcpy(f->cfg.endpoint[i], "http://sim.invalid", sizeof f->cfg.endpoint[i]);
-    f->cfg.imds_disabled = 1;
-    CU_ASSERT_EQUAL_FATAL(fx_client(f, SIM_AWS_SECRET_ACCESS_KEY, &f->creds, &f->c), 0);
-    CU_ASSERT_EQUAL_FATAL(amiresolve_new(f->c, NULL, &f->r, &err), 0);
+    tests_simaws_open(&f->s);
+    f->r = NULL;
+    CU_ASSERT_EQUAL_FATAL(amiresolve_new(f->s.c, NULL, &f->r, &err), 0);
 }
 
 static void fx_teardown(struct fx *f)
 {
     amiresolve_free(f->r);
-    aws_client_free(f->c);
-    aws_creds_provider_free(f->creds);
-    core_http_transport_free(f->t);
-    sim_aws_free(f->a);
-    core_loop_free(f->loop);
-    core_clock_free(f->clock);
+    tests_simaws_close(&f->s);
 }
 
 static void fx_run(struct fx *f, const int *flag)
 {
-    struct core_err err;
-    CU_ASSERT_EQUAL(core_loop_run_until(f->loop, flag, core_loop_now(f->loop) +
-                                                           300 * CORE_NS_PER_S, &err), 0);
+    tests_simaws_run(&f->s, flag);
 }
 
 /* ---- collecting answers ------------------------------------------------------------------- */
@@ -160,23 +114,23 @@ static int resolve_alias_text(struct fx *f, const char *alias, const char *k8s, 
 
 static const char *param_value(const struct fx *f, const char *name)
 {
-    const struct sim_ssm_param *p = core_map_get(f->a->param_by_name, name, NULL);
+    const struct sim_ssm_param *p = core_map_get(f->s.a->param_by_name, name, NULL);
     return p ? p->value : NULL;
 }
 
 static struct sim_image *image_by_name(const struct fx *f, const char *name)
 {
-    for (size_t i = 0; i < f->a->nimages; i++)
-        if (f->a->images[i]->name && strcmp(f->a->images[i]->name, name) == 0)
-            return f->a->images[i];
+    for (size_t i = 0; i < f->s.a->nimages; i++)
+        if (f->s.a->images[i]->name && strcmp(f->s.a->images[i]->name, name) == 0)
+            return f->s.a->images[i];
     return NULL;
 }
 
 static struct sim_image *image_by_id(const struct fx *f, const char *id)
 {
-    for (size_t i = 0; i < f->a->nimages; i++)
-        if (strcmp(f->a->images[i]->id, id) == 0)
-            return f->a->images[i];
+    for (size_t i = 0; i < f->s.a->nimages; i++)
+        if (strcmp(f->s.a->images[i]->id, id) == 0)
+            return f->s.a->images[i];
     return NULL;
 }
 
@@ -306,7 +260,7 @@ static void test_unsupported_without_calls(void)
     amiresolve_stats(f.r, &st);
     CU_ASSERT_EQUAL(st.ssm_calls, 0);
     CU_ASSERT_EQUAL(st.ec2_calls, 0);
-    sim_aws_stats(f.a, &ss);
+    sim_aws_stats(f.s.a, &ss);
     CU_ASSERT_EQUAL(ss.requests, 0);
     CU_ASSERT_EQUAL(x.calls, 0);
     fx_teardown(&f);
@@ -316,9 +270,9 @@ static void test_unsupported_without_calls(void)
 static size_t images_named(const struct fx *f, const char *prefix, struct sim_image **out)
 {
     size_t n = 0;
-    for (size_t i = 0; i < f->a->nimages && n < 8; i++)
-        if (has_prefix(f->a->images[i]->name, prefix))
-            out[n++] = f->a->images[i];
+    for (size_t i = 0; i < f->s.a->nimages && n < 8; i++)
+        if (has_prefix(f->s.a->images[i]->name, prefix))
+            out[n++] = f->s.a->images[i];
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && out[j - 1]->created > out[j]->created; j--) {
             struct sim_image *t = out[j];
@@ -369,7 +323,7 @@ static void middle_release(struct fx *f, const char *pattern, char *name, size_t
     req.filters = &flt;
     req.nfilters = 1;
     req.include_deprecated = AWS_EC2_TRUE;
-    CU_ASSERT_EQUAL_FATAL(aws_ec2_describe_images(f->c, &req, on_images, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(aws_ec2_describe_images(f->s.c, &req, on_images, &r, &err), 0);
     fx_run(f, &r.done);
     CU_ASSERT_EQUAL_FATAL(r.rc, 0);
     CU_ASSERT_EQUAL_FATAL(r.n, 3);
@@ -592,7 +546,7 @@ static void test_choice_rule(void)
     fx_setup(&f);
     n = images_named(&f, "amazon-eks-node-al2023-x86_64-standard-1.31-", imgs);
     CU_ASSERT_EQUAL_FATAL(n, 3);
-    CU_ASSERT(imgs[0]->deprecated_at != 0 && imgs[0]->deprecated_at <= sim_wall(f.a));
+    CU_ASSERT(imgs[0]->deprecated_at != 0 && imgs[0]->deprecated_at <= sim_wall(f.s.a));
     memset(&t, 0, sizeof t);
     t.name = (char *)"amazon-eks-node-al2023-x86_64-standard-1.31-*";
     CU_ASSERT_EQUAL_FATAL(resolve_terms(&f, &t, 1, "1.31", &x), 0);
@@ -602,8 +556,8 @@ static void test_choice_rule(void)
     res_cleanup(&x);
 
     /* Deprecate the newest: the middle one wins over a newer deprecated image. */
-    imgs[2]->deprecated_at = sim_wall(f.a) - MINUTE;
-    core_clock_advance(f.clock, 6 * MINUTE); /* past the selector TTL */
+    imgs[2]->deprecated_at = sim_wall(f.s.a) - MINUTE;
+    core_clock_advance(f.s.clock, 6 * MINUTE); /* past the selector TTL */
     CU_ASSERT_EQUAL_FATAL(resolve_terms(&f, &t, 1, "1.31", &x), 0);
     CU_ASSERT_EQUAL_FATAL(x.r.n, 1);
     CU_ASSERT_STRING_EQUAL(x.r.v[0].id, imgs[1]->id);
@@ -611,8 +565,8 @@ static void test_choice_rule(void)
     res_cleanup(&x);
 
     /* All deprecated: the newest of them. */
-    imgs[1]->deprecated_at = sim_wall(f.a) - MINUTE;
-    core_clock_advance(f.clock, 6 * MINUTE);
+    imgs[1]->deprecated_at = sim_wall(f.s.a) - MINUTE;
+    core_clock_advance(f.s.clock, 6 * MINUTE);
     CU_ASSERT_EQUAL_FATAL(resolve_terms(&f, &t, 1, "1.31", &x), 0);
     CU_ASSERT_EQUAL_FATAL(x.r.n, 1);
     CU_ASSERT_STRING_EQUAL(x.r.v[0].id, imgs[2]->id);
@@ -640,7 +594,7 @@ static void test_cache(void)
     CU_ASSERT_EQUAL(st.cache_hits, 0);
 
     /* Within the TTL: zero new calls, same answer, from the loop. */
-    core_clock_advance(f.clock, 5 * HOUR);
+    core_clock_advance(f.s.clock, 5 * HOUR);
     CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, "al2023@latest", "1.31", &y), 0);
     CU_ASSERT_EQUAL(y.rc, 0);
     CU_ASSERT_EQUAL_FATAL(y.r.n, x.r.n);
@@ -666,7 +620,7 @@ static void test_cache(void)
     CU_ASSERT_EQUAL(st.ssm_calls, 2);
 
     /* After the alias TTL (6 h): calls again. */
-    core_clock_advance(f.clock, 1 * HOUR + MINUTE);
+    core_clock_advance(f.s.clock, 1 * HOUR + MINUTE);
     CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, "al2023@latest", "1.31", &y), 0);
     CU_ASSERT_EQUAL(y.rc, 0);
     res_cleanup(&y);
@@ -680,13 +634,13 @@ static void test_cache(void)
     t.name = (char *)"stoker-golden-al2023-*";
     CU_ASSERT_EQUAL_FATAL(resolve_terms(&f, &t, 1, "1.31", &x), 0);
     res_cleanup(&x);
-    core_clock_advance(f.clock, 4 * MINUTE);
+    core_clock_advance(f.s.clock, 4 * MINUTE);
     CU_ASSERT_EQUAL_FATAL(resolve_terms(&f, &t, 1, "1.31", &x), 0);
     CU_ASSERT_EQUAL(x.r.n, 2);
     res_cleanup(&x);
     amiresolve_stats(f.r, &st);
     CU_ASSERT_EQUAL(st.ec2_calls, 4);
-    core_clock_advance(f.clock, 2 * MINUTE);
+    core_clock_advance(f.s.clock, 2 * MINUTE);
     CU_ASSERT_EQUAL_FATAL(resolve_terms(&f, &t, 1, "1.31", &x), 0);
     res_cleanup(&x);
     amiresolve_stats(f.r, &st);
@@ -701,7 +655,7 @@ static void test_cache(void)
         o.alias_ttl = 10 * MINUTE;
         amiresolve_free(f.r);
         f.r = NULL;
-        CU_ASSERT_EQUAL_FATAL(amiresolve_new(f.c, &o, &f.r, &err), 0);
+        CU_ASSERT_EQUAL_FATAL(amiresolve_new(f.s.c, &o, &f.r, &err), 0);
         CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, "al2023@latest", "1.31", &x), 0);
         res_cleanup(&x);
         CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, "al2023@latest", "1.31", &x), 0);
@@ -715,7 +669,7 @@ static void test_cache(void)
         res_cleanup(&x);
         amiresolve_stats(f.r, &st);
         CU_ASSERT_EQUAL(st.ssm_calls, 3); /* al2023 was dropped for bottlerocket */
-        core_clock_advance(f.clock, 11 * MINUTE);
+        core_clock_advance(f.s.clock, 11 * MINUTE);
         CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, "al2023@latest", "1.31", &x), 0);
         res_cleanup(&x);
         amiresolve_stats(f.r, &st);
@@ -739,7 +693,7 @@ static void test_early_eviction(void)
     n = images_named(&f, "amazon-eks-node-al2023-x86_64-standard-1.31-", imgs);
     CU_ASSERT_EQUAL_FATAL(n, 3);
     CU_ASSERT_EQUAL(imgs[1]->deprecated_at, 0);
-    soon = sim_wall(f.a) + HOUR;
+    soon = sim_wall(f.s.a) + HOUR;
     imgs[1]->deprecated_at = soon;
     snprintf(alias, sizeof alias, "al2023@%s", imgs[1]->release);
     CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, alias, "1.31", &x), 0);
@@ -751,14 +705,14 @@ static void test_early_eviction(void)
         }
     res_cleanup(&x);
     /* Still within the hour: cached. */
-    core_clock_advance(f.clock, 30 * MINUTE);
+    core_clock_advance(f.s.clock, 30 * MINUTE);
     CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, alias, "1.31", &x), 0);
     res_cleanup(&x);
     amiresolve_stats(f.r, &st);
     CU_ASSERT_EQUAL(st.ssm_calls, 1);
     CU_ASSERT_EQUAL(st.early_evictions, 0);
     /* Two hours on, well within the 6 h TTL, the image is deprecated: resolved again. */
-    core_clock_advance(f.clock, 90 * MINUTE);
+    core_clock_advance(f.s.clock, 90 * MINUTE);
     CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, alias, "1.31", &x), 0);
     CU_ASSERT_EQUAL(x.rc, 0);
     amiresolve_stats(f.r, &st);
@@ -826,7 +780,7 @@ static void test_for_type(void)
     CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, "al2023@latest", "1.31", &x), 0);
     CU_ASSERT_EQUAL_FATAL(x.rc, 0);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        const struct launcher_itype *it = launcher_catalog_find(f.a->catalog, cases[i].type);
+        const struct launcher_itype *it = launcher_catalog_find(f.s.a->catalog, cases[i].type);
         const struct amiresolve_ami *a;
         CU_ASSERT_PTR_NOT_NULL_FATAL(it);
         a = amiresolve_for_type(&x.r, it);
@@ -837,11 +791,11 @@ static void test_for_type(void)
     res_cleanup(&x);
     /* Windows has only amd64 standard: no AMI for arm64 or GPU types. */
     CU_ASSERT_EQUAL_FATAL(resolve_alias_text(&f, "windows2022@latest", "1.31", &x), 0);
-    CU_ASSERT_PTR_NOT_NULL(amiresolve_for_type(&x.r, launcher_catalog_find(f.a->catalog,
+    CU_ASSERT_PTR_NOT_NULL(amiresolve_for_type(&x.r, launcher_catalog_find(f.s.a->catalog,
                                                                            "m5.large")));
-    CU_ASSERT_PTR_NULL(amiresolve_for_type(&x.r, launcher_catalog_find(f.a->catalog,
+    CU_ASSERT_PTR_NULL(amiresolve_for_type(&x.r, launcher_catalog_find(f.s.a->catalog,
                                                                        "m6g.large")));
-    CU_ASSERT_PTR_NULL(amiresolve_for_type(&x.r, launcher_catalog_find(f.a->catalog,
+    CU_ASSERT_PTR_NULL(amiresolve_for_type(&x.r, launcher_catalog_find(f.s.a->catalog,
                                                                        "g5.xlarge")));
     res_cleanup(&x);
     fx_teardown(&f);
@@ -903,7 +857,7 @@ static void test_status(void)
     status_of(&x, CORE_E_INVAL, "InvalidAMISelector", "spec.amiSelectorTerms[0].id");
 
     /* AWS refuses the signature: AWSError with the service's code. */
-    CU_ASSERT_EQUAL_FATAL(fx_client(&f, "not-the-secret", &bad_creds, &bad), 0);
+    CU_ASSERT_EQUAL_FATAL(tests_simaws_client(&f.s, "not-the-secret", &bad_creds, &bad), 0);
     CU_ASSERT_EQUAL_FATAL(amiresolve_new(bad, NULL, &br, &err), 0);
     memset(t, 0, sizeof t);
     t[0].alias = (char *)"al2023@latest";
@@ -955,20 +909,20 @@ static void test_free_before_client(void)
     CU_ASSERT_EQUAL(z.rc, CORE_E_CANCELLED);
     CU_ASSERT_EQUAL(x.calls + y.calls + z.calls, 3);
     /* Let the emulator answer the orphaned calls. */
-    CU_ASSERT_EQUAL(core_loop_run_until(f.loop, &never, core_loop_now(f.loop) + MINUTE, &err),
+    CU_ASSERT_EQUAL(core_loop_run_until(f.s.loop, &never, core_loop_now(f.s.loop) + MINUTE, &err),
                     CORE_E_TIMEOUT);
     CU_ASSERT_EQUAL(x.calls + y.calls + z.calls, 3);
 
     /* Again, but the client goes first while the calls are still in flight. */
-    CU_ASSERT_EQUAL_FATAL(amiresolve_new(f.c, NULL, &f.r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(amiresolve_new(f.s.c, NULL, &f.r, &err), 0);
     memset(&x, 0, sizeof x);
     t.alias = (char *)"bottlerocket@latest";
     CU_ASSERT_EQUAL_FATAL(amiresolve_resolve(f.r, &nc, "1.31", on_res, &x, &err), 0);
     amiresolve_free(f.r);
     f.r = NULL;
     CU_ASSERT_EQUAL(x.rc, CORE_E_CANCELLED);
-    aws_client_free(f.c); /* completes the orphaned calls from inside */
-    f.c = NULL;
+    aws_client_free(f.s.c); /* completes the orphaned calls from inside */
+    f.s.c = NULL;
     CU_ASSERT_EQUAL(x.calls, 1);
     fx_teardown(&f);
 }
@@ -991,8 +945,8 @@ static void test_free_after_client(void)
     nc_init(&nc, t, 2);
     memset(&x, 0, sizeof x);
     CU_ASSERT_EQUAL_FATAL(amiresolve_resolve(f.r, &nc, "1.31", on_res, &x, &err), 0);
-    aws_client_free(f.c);
-    f.c = NULL;
+    aws_client_free(f.s.c);
+    f.s.c = NULL;
     CU_ASSERT_EQUAL(x.calls, 1);
     CU_ASSERT_EQUAL(x.rc, CORE_E_CANCELLED);
     amiresolve_free(f.r);

@@ -37,9 +37,18 @@ static void fx_close(struct fx *f)
 }
 
 /* Signs body for service with the given keys at the given wall time and hands it over. */
-static void call_signed(struct fx *f, const char *service, const char *x_amz_target,
+/* How a request is signed and what is then sent, for the tests that forge one. */
+struct forge {
+    const char *sent_body;  /* NULL: the body that was signed */
+    int unsigned_payload;   /* sign over UNSIGNED-PAYLOAD and say so in x-amz-content-sha256 */
+};
+
+/* Signs body for service with the given keys at the given wall time (as stoker's client signs)
+ * and hands the request to the emulator, altered as forge says (may be NULL). */
+static void send_signed(struct fx *f, const char *service, const char *x_amz_target,
                         const char *body, const char *akid, const char *secret, core_ns wall,
-                        struct core_http_response *resp, core_ns *delay)
+                        const struct forge *forge, struct core_http_response *resp,
+                        core_ns *delay)
 {
     struct aws_sigv4_header sh[3];
     size_t nsh = 0;
@@ -50,6 +59,7 @@ static void call_signed(struct fx *f, const char *service, const char *x_amz_tar
     struct sim_header hdrs[8];
     size_t nh = 0;
     struct sim_http_req req = {0};
+    const char *sent = forge && forge->sent_body ? forge->sent_body : body;
     int rc;
 
     sh[nsh++] = (struct aws_sigv4_header){"Host", "ec2.us-east-1.amazonaws.com"};
@@ -68,6 +78,7 @@ static void call_signed(struct fx *f, const char *service, const char *x_amz_tar
     params.service = service;
     params.wall = wall;
     params.normalize_path = 1;
+    params.unsigned_payload = forge && forge->unsigned_payload;
     creds.access_key_id = (char *)(uintptr_t)akid;
     creds.secret_access_key = (char *)(uintptr_t)secret;
     rc = aws_sigv4_sign_headers(&sreq, &creds, &params, &auth, NULL);
@@ -76,16 +87,25 @@ static void call_signed(struct fx *f, const char *service, const char *x_amz_tar
         hdrs[nh++] = (struct sim_header){sh[i].name, sh[i].value};
     for (size_t i = 0; i < auth.count; i++)
         hdrs[nh++] = (struct sim_header){auth.h[i].name, auth.h[i].value};
+    if (forge && forge->unsigned_payload)
+        hdrs[nh++] = (struct sim_header){"x-amz-content-sha256", AWS_SIGV4_UNSIGNED_PAYLOAD};
     req.method = "POST";
     req.target = "/";
     req.headers = hdrs;
     req.nheaders = nh;
-    req.body = body;
-    req.body_len = strlen(body);
+    req.body = sent;
+    req.body_len = strlen(sent);
     memset(resp, 0, sizeof *resp);
     core_buf_init(&resp->body, 64u << 20);
     sim_aws_handle(f->a, &req, resp, delay);
     aws_sigv4_auth_headers_cleanup(&auth);
+}
+
+static void call_signed(struct fx *f, const char *service, const char *x_amz_target,
+                        const char *body, const char *akid, const char *secret, core_ns wall,
+                        struct core_http_response *resp, core_ns *delay)
+{
+    send_signed(f, service, x_amz_target, body, akid, secret, wall, NULL, resp, delay);
 }
 
 static void call_ec2(struct fx *f, const char *body, struct core_http_response *resp)
@@ -224,57 +244,21 @@ static void test_signature_accepted_and_rejected(void)
 static void test_body_tampering_detected(void)
 {
     struct fx f;
-    struct aws_sigv4_header sh[2] = {{"Host", "ec2.us-east-1.amazonaws.com"},
-                                     {"Content-Type", "application/x-www-form-urlencoded"}};
-    struct aws_sigv4_request sreq = {0};
-    struct aws_sigv4_params params = {0};
-    struct aws_credentials creds = {0};
-    struct aws_sigv4_auth_headers auth = {0};
-    struct sim_header hdrs[8];
-    struct sim_http_req req = {0};
-    struct core_http_response resp = {0};
+    struct core_http_response resp;
     core_ns delay;
-    size_t nh = 0;
     const char *signed_body = "Action=DescribeSubnets&Version=2016-11-15";
-    const char *sent_body = "Action=DescribeImages&Version=2016-11-15";
+    struct forge other = {"Action=DescribeImages&Version=2016-11-15", 0};
 
     CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), 0);
-    sreq.method = "POST";
-    sreq.target = "/";
-    sreq.headers = sh;
-    sreq.nheaders = 2;
-    sreq.body = signed_body;
-    sreq.body_len = strlen(signed_body);
-    params.region = "us-east-1";
-    params.service = "ec2";
-    params.wall = core_clock_wall(f.clock);
-    params.normalize_path = 1;
-    creds.access_key_id = (char *)(uintptr_t)SIM_AWS_ACCESS_KEY_ID;
-    creds.secret_access_key = (char *)(uintptr_t)SIM_AWS_SECRET_ACCESS_KEY;
-    CU_ASSERT_EQUAL_FATAL(aws_sigv4_sign_headers(&sreq, &creds, &params, &auth, NULL), 0);
-    for (size_t i = 0; i < 2; i++)
-        hdrs[nh++] = (struct sim_header){sh[i].name, sh[i].value};
-    for (size_t i = 0; i < auth.count; i++)
-        hdrs[nh++] = (struct sim_header){auth.h[i].name, auth.h[i].value};
-    req.method = "POST";
-    req.target = "/";
-    req.headers = hdrs;
-    req.nheaders = nh;
-    req.body = sent_body;
-    req.body_len = strlen(sent_body);
-    core_buf_init(&resp.body, 1u << 20);
-    sim_aws_handle(f.a, &req, &resp, &delay);
+    send_signed(&f, "ec2", NULL, signed_body, SIM_AWS_ACCESS_KEY_ID, SIM_AWS_SECRET_ACCESS_KEY,
+                core_clock_wall(f.clock), &other, &resp, &delay);
     CU_ASSERT_EQUAL(resp.status, 401);
     core_http_response_cleanup(&resp);
-    /* The same headers with the body that was signed pass. */
-    req.body = signed_body;
-    req.body_len = strlen(signed_body);
-    memset(&resp, 0, sizeof resp);
-    core_buf_init(&resp.body, 1u << 20);
-    sim_aws_handle(f.a, &req, &resp, &delay);
+    /* The same signature with the body that was signed passes. */
+    send_signed(&f, "ec2", NULL, signed_body, SIM_AWS_ACCESS_KEY_ID, SIM_AWS_SECRET_ACCESS_KEY,
+                core_clock_wall(f.clock), NULL, &resp, &delay);
     CU_ASSERT_EQUAL(resp.status, 200);
     core_http_response_cleanup(&resp);
-    aws_sigv4_auth_headers_cleanup(&auth);
     fx_close(&f);
 }
 
@@ -579,50 +563,15 @@ static void test_observer_may_call_back(void)
 static void test_unsigned_payload_not_honoured(void)
 {
     struct fx f;
-    struct aws_sigv4_header sh[2] = {{"Host", "ec2.us-east-1.amazonaws.com"},
-                                     {"Content-Type", "application/x-www-form-urlencoded"}};
-    struct aws_sigv4_request sreq = {0};
-    struct aws_sigv4_params params = {0};
-    struct aws_credentials creds = {0};
-    struct aws_sigv4_auth_headers auth = {0};
-    struct sim_header hdrs[8];
-    struct sim_http_req req = {0};
-    struct core_http_response resp = {0};
+    struct core_http_response resp;
     core_ns delay;
-    size_t nh = 0;
-    const char *body = "Action=DescribeSubnets&Version=2016-11-15";
+    struct forge forge = {"Action=DescribeSubnets&Version=2016-11-15", 1};
 
     CU_ASSERT_EQUAL_FATAL(fx_open(&f, NULL), 0);
-    sreq.method = "POST";
-    sreq.target = "/";
-    sreq.headers = sh;
-    sreq.nheaders = 2;
-    sreq.body = "anything";
-    sreq.body_len = 8;
-    params.region = "us-east-1";
-    params.service = "ec2";
-    params.wall = core_clock_wall(f.clock);
-    params.normalize_path = 1;
-    params.unsigned_payload = 1;
-    creds.access_key_id = (char *)(uintptr_t)SIM_AWS_ACCESS_KEY_ID;
-    creds.secret_access_key = (char *)(uintptr_t)SIM_AWS_SECRET_ACCESS_KEY;
-    CU_ASSERT_EQUAL_FATAL(aws_sigv4_sign_headers(&sreq, &creds, &params, &auth, NULL), 0);
-    for (size_t i = 0; i < 2; i++)
-        hdrs[nh++] = (struct sim_header){sh[i].name, sh[i].value};
-    for (size_t i = 0; i < auth.count; i++)
-        hdrs[nh++] = (struct sim_header){auth.h[i].name, auth.h[i].value};
-    hdrs[nh++] = (struct sim_header){"x-amz-content-sha256", AWS_SIGV4_UNSIGNED_PAYLOAD};
-    req.method = "POST";
-    req.target = "/";
-    req.headers = hdrs;
-    req.nheaders = nh;
-    req.body = body;
-    req.body_len = strlen(body);
-    core_buf_init(&resp.body, 1u << 20);
-    sim_aws_handle(f.a, &req, &resp, &delay);
+    send_signed(&f, "ec2", NULL, "anything", SIM_AWS_ACCESS_KEY_ID, SIM_AWS_SECRET_ACCESS_KEY,
+                core_clock_wall(f.clock), &forge, &resp, &delay);
     CU_ASSERT_EQUAL(resp.status, 401);
     core_http_response_cleanup(&resp);
-    aws_sigv4_auth_headers_cleanup(&auth);
     fx_close(&f);
 }
 

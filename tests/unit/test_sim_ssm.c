@@ -12,11 +12,12 @@
 #include "core/core.h"
 #include "sim/internal.h"
 #include "sim/sim.h"
+#include "tests/unit/simaws.h"
 
 #include <jansson.h>
 #include <string.h>
 
-#define WALL_START (INT64_C(1790000000) * CORE_NS_PER_S)
+#define WALL_START TESTS_SIMAWS_WALL_START
 /* CU_ASSERT_STRING_EQUAL with a possibly NULL actual value (a broken answer must fail the
  * assertion, not crash the run). */
 #define ASSERT_STR(actual, expected)                                                          \
@@ -28,71 +29,22 @@
                    "recommended"
 
 struct fx {
-    struct core_clock *clock;
-    struct core_loop *loop;
-    struct sim_aws *a;
-    struct core_http_transport *t;
-    struct aws_creds_provider *creds;
-    struct aws_config cfg;
-    struct aws_client *c;
+    struct tests_simaws s; /* clock, loop, account, transport, client */
 };
-
-static int fx_client(struct fx *f, const char *secret, struct aws_creds_provider **creds,
-                     struct aws_client **c)
-{
-    struct aws_credentials cr = {(char *)SIM_AWS_ACCESS_KEY_ID, (char *)secret, NULL, 0};
-    struct aws_client_opts opts;
-    struct core_err err;
-
-    memset(&opts, 0, sizeof opts);
-    opts.seed = 3;
-    opts.max_attempts = 2;
-    if (aws_creds_static_new(f->loop, &cr, creds, &err) != 0 ||
-        aws_client_new(f->loop, f->t, *creds, &f->cfg, &opts, c, &err) != 0) {
-        fprintf(stderr, "\n  client: %s\n", err.message);
-        return -1;
-    }
-    return 0;
-}
 
 static void fx_setup(struct fx *f)
 {
-    struct sim_aws_opts o;
-    struct core_err err;
-
-    memset(f, 0, sizeof *f);
-    f->clock = core_clock_virtual_new(0, WALL_START);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f->clock);
-    CU_ASSERT_EQUAL_FATAL(core_loop_new(f->clock, NULL, &f->loop, NULL), 0);
-    sim_aws_opts_default(&o);
-    o.seed = 42;
-    o.faults.throttle = 0;
-    if (sim_aws_new(f->loop, &o, &f->a, &err) != 0)
-        fprintf(stderr, "\n  sim_aws_new: %s\n", err.message);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f->a);
-    CU_ASSERT_EQUAL_FATAL(sim_transport_new(f->loop, sim_aws_handle, f->a, &f->t, NULL), 0);
-    core_strlcpy(f->cfg.region, SIM_AWS_REGION, sizeof f->cfg.region);
-    for (int i = 0; i < AWS_SVC_COUNT; i++)
-        core_strlcpy(f->cfg.endpoint[i], "http://sim.invalid", sizeof f->cfg.endpoint[i]);
-    f->cfg.imds_disabled = 1;
-    CU_ASSERT_EQUAL_FATAL(fx_client(f, SIM_AWS_SECRET_ACCESS_KEY, &f->creds, &f->c), 0);
+    tests_simaws_open(&f->s);
 }
 
 static void fx_teardown(struct fx *f)
 {
-    aws_client_free(f->c);
-    aws_creds_provider_free(f->creds);
-    core_http_transport_free(f->t);
-    sim_aws_free(f->a);
-    core_loop_free(f->loop);
-    core_clock_free(f->clock);
+    tests_simaws_close(&f->s);
 }
 
 static void fx_run(struct fx *f, const int *flag)
 {
-    struct core_err err;
-    CU_ASSERT_EQUAL(core_loop_run_until(f->loop, flag, core_loop_now(f->loop) +
-                                                           300 * CORE_NS_PER_S, &err), 0);
+    tests_simaws_run(&f->s, flag);
 }
 
 /* ---- collecting answers -------------------------------------------------------------------- */
@@ -190,7 +142,7 @@ static void test_get_parameter_matches_images(void)
 
     fx_setup(&f);
     memset(&r, 0, sizeof r);
-    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameter(f.c, AL2023_REC "/image_id", on_ssm, &r, &err),
+    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameter(f.s.c, AL2023_REC "/image_id", on_ssm, &r, &err),
                           0);
     fx_run(&f, &r.done);
     CU_ASSERT_EQUAL_FATAL(r.rc, 0);
@@ -210,7 +162,7 @@ static void test_get_parameter_matches_images(void)
     ireq.nowners = 1;
     ireq.filters = &flt;
     ireq.nfilters = 1;
-    CU_ASSERT_EQUAL_FATAL(aws_ec2_describe_images(f.c, &ireq, on_images, &im, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(aws_ec2_describe_images(f.s.c, &ireq, on_images, &im, &err), 0);
     fx_run(&f, &im.done);
     if (im.rc)
         fprintf(stderr, "\n  DescribeImages: %s\n", im.err.message);
@@ -223,7 +175,7 @@ static void test_get_parameter_matches_images(void)
 
     /* recommended/image_name names it, and `recommended` holds the JSON document. */
     memset(&r, 0, sizeof r);
-    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameter(f.c, AL2023_REC "/image_name", on_ssm, &r, &err),
+    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameter(f.s.c, AL2023_REC "/image_name", on_ssm, &r, &err),
                           0);
     fx_run(&f, &r.done);
     CU_ASSERT_EQUAL_FATAL(r.rc, 0);
@@ -231,7 +183,7 @@ static void test_get_parameter_matches_images(void)
     CU_ASSERT_STRING_EQUAL(r.p.v[0].data_type, "text");
     aws_ssm_parameters_cleanup(&r.p);
     memset(&r, 0, sizeof r);
-    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameter(f.c, AL2023_REC, on_ssm, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameter(f.s.c, AL2023_REC, on_ssm, &r, &err), 0);
     fx_run(&f, &r.done);
     CU_ASSERT_EQUAL_FATAL(r.rc, 0);
     doc = json_loads(r.p.v[0].value, 0, NULL);
@@ -271,7 +223,7 @@ static void test_get_parameters_batched(void)
 
     fx_setup(&f);
     memset(&r, 0, sizeof r);
-    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameters(f.c, names, 12, on_ssm, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameters(f.s.c, names, 12, on_ssm, &r, &err), 0);
     fx_run(&f, &r.done);
     CU_ASSERT_EQUAL_FATAL(r.rc, 0);
     CU_ASSERT_EQUAL(r.p.n, 10);
@@ -304,12 +256,12 @@ static void test_get_parameters_by_path(void)
     size_t expect = 0;
 
     fx_setup(&f);
-    for (size_t i = 0; i < f.a->nparams; i++)
-        if (strncmp(f.a->params[i].name, "/aws/service/eks/optimized-ami/1.31/", 36) == 0)
+    for (size_t i = 0; i < f.s.a->nparams; i++)
+        if (strncmp(f.s.a->params[i].name, "/aws/service/eks/optimized-ami/1.31/", 36) == 0)
             expect++;
     CU_ASSERT(expect > 20); /* several pages of 10 */
     memset(&r, 0, sizeof r);
-    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameters_by_path(f.c, root, 1, 0, on_ssm, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameters_by_path(f.s.c, root, 1, 0, on_ssm, &r, &err), 0);
     fx_run(&f, &r.done);
     CU_ASSERT_EQUAL_FATAL(r.rc, 0);
     CU_ASSERT_EQUAL(r.p.n, expect);
@@ -325,13 +277,13 @@ static void test_get_parameters_by_path(void)
 
     /* Not recursive: only direct children. */
     memset(&r, 0, sizeof r);
-    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameters_by_path(f.c, root, 0, 0, on_ssm, &r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameters_by_path(f.s.c, root, 0, 0, on_ssm, &r, &err), 0);
     fx_run(&f, &r.done);
     CU_ASSERT_EQUAL(r.rc, 0);
     CU_ASSERT_EQUAL(r.p.n, 0);
     aws_ssm_parameters_cleanup(&r.p);
     memset(&r, 0, sizeof r);
-    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameters_by_path(f.c, AL2023_REC "/", 0, 0, on_ssm, &r,
+    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameters_by_path(f.s.c, AL2023_REC "/", 0, 0, on_ssm, &r,
                                                          &err), 0);
     fx_run(&f, &r.done);
     CU_ASSERT_EQUAL(r.rc, 0);
@@ -347,7 +299,7 @@ static void json_call(struct fx *f, const char *target, const char *body, struct
     struct core_err err;
     memset(r, 0, sizeof *r);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    CU_ASSERT_EQUAL_FATAL(aws_json_call(f->c, AWS_SVC_SSM, target, b, 0, on_json, r, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(aws_json_call(f->s.c, AWS_SVC_SSM, target, b, 0, on_json, r, &err), 0);
     json_decref(b);
     fx_run(f, &r->done);
 }
@@ -363,7 +315,7 @@ static void test_errors(void)
 
     fx_setup(&f);
     memset(&r, 0, sizeof r);
-    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameter(f.c, "/aws/service/eks/optimized-ami/9.99/x",
+    CU_ASSERT_EQUAL_FATAL(aws_ssm_get_parameter(f.s.c, "/aws/service/eks/optimized-ami/9.99/x",
                                                 on_ssm, &r, &err), 0);
     fx_run(&f, &r.done);
     CU_ASSERT_EQUAL(r.rc, CORE_E_NOTFOUND);
@@ -447,23 +399,23 @@ static void test_ec2_signature(void)
     fx_setup(&f);
     memset(&req, 0, sizeof req);
     memset(&s, 0, sizeof s);
-    CU_ASSERT_EQUAL_FATAL(aws_ec2_describe_subnets(f.c, &req, on_subnets, &s, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(aws_ec2_describe_subnets(f.s.c, &req, on_subnets, &s, &err), 0);
     fx_run(&f, &s.done);
     if (s.rc)
         fprintf(stderr, "\n  DescribeSubnets: %s\n", s.err.message);
     CU_ASSERT_EQUAL(s.rc, 0);
     CU_ASSERT(s.n >= 3); /* a subnet per zone at least */
-    sim_aws_stats(f.a, &st);
+    sim_aws_stats(f.s.a, &st);
     CU_ASSERT_EQUAL(st.auth_failures, 0);
 
     /* The right key id with the wrong secret: the signature does not match. */
-    CU_ASSERT_EQUAL_FATAL(fx_client(&f, "not-the-secret", &bad_creds, &bad), 0);
+    CU_ASSERT_EQUAL_FATAL(tests_simaws_client(&f.s, "not-the-secret", &bad_creds, &bad), 0);
     memset(&s, 0, sizeof s);
     CU_ASSERT_EQUAL_FATAL(aws_ec2_describe_subnets(bad, &req, on_subnets, &s, &err), 0);
     fx_run(&f, &s.done);
     CU_ASSERT_EQUAL(s.rc, CORE_E_AUTH);
     CU_ASSERT_STRING_EQUAL(s.err.service_code, "AuthFailure");
-    sim_aws_stats(f.a, &st);
+    sim_aws_stats(f.s.a, &st);
     CU_ASSERT(st.auth_failures >= 1);
     aws_client_free(bad);
     aws_creds_provider_free(bad_creds);
@@ -478,14 +430,14 @@ static void test_alias_paths(void)
     int saw_win2025 = 0, saw_al2_133 = 0;
 
     fx_setup(&f);
-    CU_ASSERT_PTR_NOT_NULL(core_map_get(f.a->param_by_name,
+    CU_ASSERT_PTR_NOT_NULL(core_map_get(f.s.a->param_by_name,
                                         "/aws/service/bottlerocket/aws-k8s-1.35/arm64/latest/"
                                         "image_version", NULL));
-    CU_ASSERT_PTR_NOT_NULL(core_map_get(f.a->param_by_name,
+    CU_ASSERT_PTR_NOT_NULL(core_map_get(f.s.a->param_by_name,
                                         "/aws/service/eks/optimized-ami/1.32/amazon-linux-2-gpu/"
                                         "recommended/release_version", NULL));
-    for (size_t i = 0; i < f.a->nparams; i++) {
-        const char *n = f.a->params[i].name;
+    for (size_t i = 0; i < f.s.a->nparams; i++) {
+        const char *n = f.s.a->params[i].name;
         if (strstr(n, "/amazon-linux-2023/") && strstr(n, "/amazon-eks-node-al2023-") &&
             strstr(n, "/image_id"))
             pinned_al2023++;
@@ -497,7 +449,7 @@ static void test_alias_paths(void)
         if (strncmp(n, "/aws/service/eks/optimized-ami/1.33/amazon-linux-2/", 51) == 0)
             saw_al2_133 = 1;
         if (i > 0)
-            CU_ASSERT(strcmp(f.a->params[i - 1].name, n) < 0);
+            CU_ASSERT(strcmp(f.s.a->params[i - 1].name, n) < 0);
     }
     /* 6 versions x 5 arch/variant lines x 3 releases; bottlerocket 6 x 4 x 3. */
     CU_ASSERT_EQUAL(pinned_al2023, 90);

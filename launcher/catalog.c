@@ -4,9 +4,13 @@
  *
  * Invariants:
  *  - One private copy of the CSV text is tokenised in place (separators become NULs), so every
- *    string an entry holds points into that copy or at a static literal; the catalog frees the
- *    copy, the entry array and the map and nothing else. A partial catalog is freed by the same
+ *    string an entry holds points into that copy, into the label arena or at a static literal;
+ *    the catalog frees the copy, the label arena, the entry array and the map and nothing
+ *    else. A catalog built from DescribeInstanceTypes results keeps its strings the same way
+ *    (one exactly sized block instead of the CSV copy). A partial catalog is freed by the same
  *    launcher_catalog_free, so there is one cleanup path.
+ *  - Every entry's index is its position and its labels[] are rendered once, at load, into one
+ *    arena, so the scheduler reads label values without formatting anything.
  *  - Parsing is bounded (LAUNCHER_CATALOG_MAX_BYTES, LAUNCHER_CATALOG_MAX_ROWS) and strict: the
  *    header must match the expected columns exactly, because a column that moved would
  *    otherwise be read silently as another one.
@@ -14,8 +18,9 @@
  *    and quote at most a short prefix of the offending cell.
  *  - No I/O and no logging.
  */
-#include "launcher/launcher.h"
+#include "launcher/internal.h"
 
+#include "aws/aws.h"
 #include "k8s/k8s.h"
 
 #include <math.h>
@@ -74,7 +79,8 @@ static const char *const col_names[NCOLS] = {
 };
 
 struct launcher_catalog {
-    char *text;                   /* the tokenised copy every string points into */
+    char *text;                   /* the tokenised copy (or string block) strings point into */
+    char *labels;                 /* the arena every labels[] value points into */
     struct launcher_itype *types; /* n entries, file order */
     size_t n;
     struct core_map *by_name;     /* name -> struct launcher_itype * (borrowed from types) */
@@ -86,6 +92,7 @@ void launcher_catalog_free(struct launcher_catalog *c)
         return;
     core_map_free(c->by_name);
     core_free(c->types);
+    core_free(c->labels);
     core_free(c->text);
     core_free(c);
 }
@@ -336,6 +343,37 @@ static int parse_row(char *cells[NCOLS], size_t line, struct launcher_itype *t,
     return cell_price(cells[p.col], &p, &t->od_price_usd_hr, err);
 }
 
+/* ---- labels ------------------------------------------------------------------------------- */
+
+/* Label values are rendered as offsets into one growing arena and turned into pointers only
+ * once it has stopped moving. The limit is far above what LAUNCHER_CATALOG_MAX_ROWS types
+ * need (a few hundred bytes each). */
+#define LABEL_ARENA_MAX ((size_t)256 << 20)
+
+static int render_labels(struct launcher_catalog *c, struct core_err *err)
+{
+    struct core_buf arena;
+    size_t len = 0;
+    int rc = 0;
+
+    core_buf_init(&arena, LABEL_ARENA_MAX);
+    for (size_t i = 0; i < c->n; i++)
+        if ((rc = launcher_itype_labels_render(&c->types[i], &arena, err)) != 0)
+            goto done;
+    if ((rc = core_buf_steal(&arena, &c->labels, &len)) != 0) {
+        rc = core_err_set(err, rc, "instance catalog: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        launcher_itype_labels_fix(&c->types[i], c->labels);
+done:
+    if (rc != 0)
+        for (size_t i = 0; i < c->n; i++)
+            memset(c->types[i].labels, 0, sizeof c->types[i].labels);
+    core_buf_cleanup(&arena);
+    return rc;
+}
+
 /* ---- whole file ----------------------------------------------------------------------------- */
 
 int launcher_catalog_parse(const char *csv, size_t len, struct launcher_catalog **out,
@@ -422,8 +460,12 @@ int launcher_catalog_parse(const char *csv, size_t len, struct launcher_catalog 
             rc = core_err_set(err, CORE_E_NOMEM, "instance catalog: out of memory");
             goto done;
         }
+        t->index = c->n;
+        t->spot_supported = true; /* the compiled-in data does not say; see launcher.h */
         c->n++;
     }
+    if ((rc = render_labels(c, err)) != 0)
+        goto done;
     *out = c;
     c = NULL;
 done:
@@ -437,5 +479,235 @@ int launcher_catalog_load(struct launcher_catalog **out, struct core_err *err)
                                     out, err);
     if (rc != 0)
         core_err_prefix(err, "embedded data");
+    return rc;
+}
+
+/* ---- from DescribeInstanceTypes ------------------------------------------------------------ */
+
+/* An exactly sized block of strings filled in two passes: the first (base == NULL) only
+ * measures, the second copies; both run the same code so the sizes cannot disagree. */
+struct pool {
+    char *base;
+    size_t used;
+};
+
+static const char *pool_put(struct pool *p, const char *s, size_t n, int lower)
+{
+    char *d;
+    if (!p->base) {
+        p->used += n + 1;
+        return "";
+    }
+    d = p->base + p->used;
+    for (size_t i = 0; i < n; i++)
+        d[i] = lower && s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+    d[n] = '\0';
+    p->used += n + 1;
+    return d;
+}
+
+static const char *pool_str(struct pool *p, const char *s, int lower)
+{
+    if (!s || !*s)
+        return ""; /* a static literal: nothing to own */
+    return pool_put(p, s, strlen(s), lower);
+}
+
+static int strings_has(const struct aws_ec2_strings *s, const char *v)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] && strcmp(s->v[i], v) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether e describes a type we can offer; sets the architecture names. */
+static int ec2_usable(const struct aws_ec2_instance_type *e, const char **arch,
+                      const char **ec2_arch)
+{
+    if (!e->instance_type || !*e->instance_type || e->vcpus <= 0 || e->vcpus > INT32_MAX ||
+        e->memory_mib <= 0 || e->memory_mib > (INT64_C(1) << 32))
+        return 0;
+    /* A type supporting both (none today) is launched as x86_64, the larger AMI family. */
+    if (strings_has(&e->architectures, "x86_64")) {
+        *arch = "amd64";
+        *ec2_arch = "x86_64";
+        return 1;
+    }
+    if (strings_has(&e->architectures, "arm64")) {
+        *arch = "arm64";
+        *ec2_arch = "arm64";
+        return 1;
+    }
+    return 0;
+}
+
+static int32_t clamp_i32(int64_t v)
+{
+    return v < 0 ? 0 : v > INT32_MAX ? INT32_MAX : (int32_t)v;
+}
+
+static int64_t clamp_nonneg(int64_t v, int64_t max)
+{
+    return v < 0 ? 0 : v > max ? max : v;
+}
+
+/* Fills t from e (and base's row b, may be NULL) with strings from p. */
+static void ec2_fill(struct launcher_itype *t, const struct aws_ec2_instance_type *e,
+                     const struct launcher_itype *b, const char *arch, const char *ec2_arch,
+                     struct pool *p)
+{
+    const char *name = e->instance_type, *dot = strchr(name, '.');
+    size_t flen = dot ? (size_t)(dot - name) : strlen(name), clen = 0;
+    int64_t gen = 0;
+
+    memset(t, 0, sizeof *t);
+    t->name = pool_str(p, name, 0);
+    t->family = pool_put(p, name, flen, 0);
+    while (clen < flen && ((name[clen] >= 'a' && name[clen] <= 'z') ||
+                           (name[clen] >= 'A' && name[clen] <= 'Z')))
+        clen++;
+    t->category = pool_put(p, name, clen, 0);
+    /* The generation is the first digit run after the category ("u-6tb1" gives 6). */
+    for (size_t i = clen; i < flen; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            continue;
+        for (; i < flen && name[i] >= '0' && name[i] <= '9' && gen <= 1000; i++)
+            gen = gen * 10 + (name[i] - '0');
+        break;
+    }
+    t->generation = gen > 1000 ? 0 : (int)gen;
+    t->size = dot ? pool_str(p, dot + 1, 0) : "";
+    t->arch = arch;
+    t->ec2_arch = ec2_arch;
+    t->os = "linux";
+    t->vcpu = (int32_t)e->vcpus;
+    t->memory_mib = e->memory_mib;
+    t->bare_metal = e->bare_metal != 0;
+    t->local_nvme_gib = clamp_nonneg(e->instance_storage_gb, INT64_C(1) << 40);
+    t->spot_supported = strings_has(&e->usage_classes, "spot");
+
+    for (size_t i = 0; i < e->ngpus; i++)
+        t->gpu_count = clamp_i32((int64_t)t->gpu_count + clamp_i32(e->gpus[i].count));
+    if (t->gpu_count > 0 && e->ngpus > 0) {
+        t->gpu_name = pool_str(p, e->gpus[0].name, 1);
+        t->gpu_manufacturer = pool_str(p, e->gpus[0].manufacturer, 1);
+        t->gpu_memory_mib = e->gpus[0].memory_mib > 0
+                                ? clamp_nonneg(e->gpus[0].memory_mib, INT64_C(1) << 40)
+                                : clamp_nonneg(e->gpu_memory_mib, INT64_C(1) << 40) /
+                                      t->gpu_count;
+    } else {
+        t->gpu_count = 0;
+        t->gpu_name = t->gpu_manufacturer = "";
+    }
+    /* Neuron devices (Inferentia 2, Trainium) supersede the older inference accelerators. */
+    const struct aws_ec2_accelerator *acc = e->nneuron > 0 ? e->neuron : e->inference;
+    size_t nacc = e->nneuron > 0 ? e->nneuron : e->ninference;
+    for (size_t i = 0; i < nacc; i++)
+        t->accelerator_count = clamp_i32((int64_t)t->accelerator_count + clamp_i32(acc[i].count));
+    t->accelerator_name = t->accelerator_count > 0 ? pool_str(p, acc[0].name, 1) : "";
+
+    if (b) {
+        t->cpu_manufacturer = pool_str(p, b->cpu_manufacturer, 0);
+        t->hypervisor = pool_str(p, b->hypervisor, 0);
+        t->network_bandwidth_mbps = b->network_bandwidth_mbps;
+        t->ebs_bandwidth_mbps = b->ebs_bandwidth_mbps;
+        t->enis = b->enis;
+        t->ipv4_per_eni = b->ipv4_per_eni;
+        t->branch_enis = b->branch_enis;
+        t->alloc_cpu_milli = b->alloc_cpu_milli;
+        t->alloc_memory_bytes = b->alloc_memory_bytes;
+        t->alloc_pods = b->alloc_pods;
+        t->alloc_ephemeral_bytes = b->alloc_ephemeral_bytes;
+        t->od_price_usd_hr = b->od_price_usd_hr;
+    } else {
+        t->cpu_manufacturer = "";
+        t->hypervisor = pool_str(p, e->hypervisor, 0);
+        t->ebs_bandwidth_mbps = clamp_nonneg(e->ebs_max_bandwidth_mbps, INT64_C(1) << 40);
+    }
+    if (t->enis == 0)
+        t->enis = clamp_i32(e->max_network_interfaces);
+    if (t->ipv4_per_eni == 0)
+        t->ipv4_per_eni = clamp_i32(e->ipv4_per_interface);
+    if (t->ebs_bandwidth_mbps == 0)
+        t->ebs_bandwidth_mbps = clamp_nonneg(e->ebs_max_bandwidth_mbps, INT64_C(1) << 40);
+}
+
+int launcher_catalog_from_ec2(const struct aws_ec2_instance_type *v, size_t n,
+                              const struct launcher_catalog *base,
+                              struct launcher_catalog **out, struct core_err *err)
+{
+    struct launcher_catalog *c = NULL;
+    struct pool p = {NULL, 0};
+    const char *arch = NULL, *ec2_arch = NULL;
+    size_t nok = 0;
+    int rc = 0;
+
+    if (!out || (!v && n > 0)) {
+        rc = core_err_set(err, CORE_E_INVAL, "instance catalog from EC2: NULL argument");
+        goto done;
+    }
+    if (n > LAUNCHER_CATALOG_MAX_ROWS) {
+        rc = core_err_set(err, CORE_E_TOOBIG,
+                          "instance catalog from EC2: %zu types exceed the limit of %zu", n,
+                          LAUNCHER_CATALOG_MAX_ROWS);
+        goto done;
+    }
+    c = core_calloc(1, sizeof *c);
+    if (!c || !(c->by_name = core_map_new())) {
+        rc = core_err_set(err, CORE_E_NOMEM, "instance catalog from EC2: out of memory");
+        goto done;
+    }
+    /* Pass 1 measures the strings into a scratch entry. */
+    for (size_t i = 0; i < n; i++) {
+        struct launcher_itype scratch;
+        if (!ec2_usable(&v[i], &arch, &ec2_arch))
+            continue;
+        ec2_fill(&scratch, &v[i], launcher_catalog_find(base, v[i].instance_type), arch,
+                 ec2_arch, &p);
+        nok++;
+    }
+    c->text = core_malloc(p.used + 1);
+    c->types = nok ? core_calloc(nok, sizeof *c->types) : NULL;
+    if (!c->text || (nok && !c->types)) {
+        rc = core_err_set(err, CORE_E_NOMEM, "instance catalog from EC2: out of memory");
+        goto done;
+    }
+    p.base = c->text;
+    p.used = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct launcher_itype *t = &c->types[c->n];
+        const struct launcher_itype *b;
+        if (!ec2_usable(&v[i], &arch, &ec2_arch))
+            continue;
+        b = launcher_catalog_find(base, v[i].instance_type);
+        ec2_fill(t, &v[i], b, arch, ec2_arch, &p);
+        /* A repeated name (pages overlapping) keeps the first; its strings stay unused. */
+        if (core_map_get(c->by_name, t->name, NULL))
+            continue;
+        if (!b) {
+            struct launcher_alloc a;
+            if ((rc = launcher_allocatable(t, NULL, &a)) != 0) {
+                rc = core_err_set(err, rc, "instance type %s: allocatable", t->name);
+                goto done;
+            }
+            t->alloc_cpu_milli = a.cpu_milli;
+            t->alloc_memory_bytes = a.memory_bytes;
+            t->alloc_pods = a.pods;
+            t->alloc_ephemeral_bytes = a.ephemeral_bytes;
+        }
+        if (core_map_set(c->by_name, t->name, t, NULL) != 0) {
+            rc = core_err_set(err, CORE_E_NOMEM, "instance catalog from EC2: out of memory");
+            goto done;
+        }
+        t->index = c->n;
+        c->n++;
+    }
+    if ((rc = render_labels(c, err)) != 0)
+        goto done;
+    *out = c;
+    c = NULL;
+done:
+    launcher_catalog_free(c);
     return rc;
 }

@@ -34,6 +34,8 @@ static int cmd_help(const struct cli_config *cfg, int argc, char **argv, FILE *o
 static const struct cli_command commands[] = {
     {"aws", "make one AWS API call with stoker's own client (aws call --help)", cli_cmd_aws},
     {"ami", "resolve an AMI alias or an EC2NodeClass's AMIs (ami resolve --help)", cli_cmd_ami},
+    {"plan", "the NodeClaims stoker would create for manifests, offline (plan --help)",
+     cli_cmd_plan},
     {"sim", "serve an emulated AWS account and Kubernetes cluster on loopback (sim --help)",
      cli_cmd_sim},
     {"userdata", "render an EC2NodeClass's user data (userdata render --help)", cli_cmd_userdata},

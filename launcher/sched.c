@@ -89,6 +89,7 @@ struct alt {
     uint32_t zmask;
     uint8_t ctmask;
     int type_keys;                   /* has entries on per-type labels */
+    const struct k8s_node_selector_term *fields; /* metadata.name terms: existing nodes only */
 };
 
 struct level {
@@ -680,7 +681,10 @@ static int64_t root_volume_bytes(const struct k8s_ec2nodeclass *nc)
     return 0;
 }
 
-/* DaemonSet d may run on a node of pool p and type t. */
+static int is_known_key(const char *key);
+
+/* DaemonSet d may run on a node of pool p and type t: it tolerates the pool's taints, and one
+ * of its node selections is compatible, asking only for labels such a node carries. */
 static int ds_runs(const struct k8s_daemonset *d, const struct spool *p,
                    const struct launcher_itype *t, struct core_err *err, int *out)
 {
@@ -693,8 +697,12 @@ static int ds_runs(const struct k8s_daemonset *d, const struct spool *p,
         struct launcher_reqs r = {0};
         int rc = spec_reqs(&d->spec, nterms ? &d->spec.affinity.node_required.terms[k] : NULL, &r,
                            err);
-        if (!rc && !launcher_reqs_conflict(&r) && launcher_reqs_compatible(&r, &p->reqs, NULL) &&
-            launcher_reqs_admit_type(&r, t))
+        int defined = 1;
+        for (size_t i = 0; !rc && i < r.n && defined; i++)
+            defined = is_known_key(r.v[i].key) || launcher_reqs_get(&p->reqs, r.v[i].key) ||
+                      r.v[i].absent_ok;
+        if (!rc && defined && !launcher_reqs_conflict(&r) &&
+            launcher_reqs_compatible(&r, &p->reqs, NULL) && launcher_reqs_admit_type(&r, t))
             *out = 1;
         launcher_reqs_cleanup(&r);
         if (rc)
@@ -1248,6 +1256,11 @@ static int is_known_key(const char *key)
 /* Whether alternative a may be served by a new NodeClaim of pool p; on 0, why in b. */
 static int alt_fits_pool(const struct spool *p, const struct alt *a, struct core_buf *b)
 {
+    if (a->fields) {
+        ignore(core_buf_append_str(b, "required node affinity selects nodes by metadata.name, "
+                                      "which only an existing node can have"));
+        return 0;
+    }
     for (size_t i = 0; i < a->r.n; i++) {
         const struct launcher_req *q = &a->r.v[i];
         if (strcmp(q->key, LAUNCHER_KEY_HOSTNAME) == 0 && !q->absent_ok) {
@@ -1280,6 +1293,7 @@ static int build_alts(struct sched *s, struct klass *c, size_t L, struct level *
     const struct k8s_pod_spec *sp = &pod->spec;
     struct launcher_reqs base = {0};
     struct launcher_reqs *cand = NULL;
+    const struct k8s_node_selector_term **cfields = NULL;
     size_t ncand = 0;
     int rc = spec_reqs(sp, NULL, &base, err);
     for (size_t i = 0; i < sp->affinity.nnode_preferred && !rc; i++) {
@@ -1294,14 +1308,15 @@ static int build_alts(struct sched *s, struct klass *c, size_t L, struct level *
     size_t cap = (nterms ? nterms : 1) * (nvol ? nvol : 1);
     if (!rc) {
         cand = core_calloc(cap, sizeof(*cand));
-        if (!cand)
+        cfields = core_calloc(cap, sizeof(*cfields));
+        if (!cand || !cfields)
             rc = CORE_E_NOMEM;
     }
     for (size_t i = 0; i < (nterms ? nterms : 1) && !rc; i++) {
         const struct k8s_node_selector_term *t =
             nterms ? &sp->affinity.node_required.terms[i] : NULL;
-        if (t && (t->nfields || t->nexprs == 0))
-            continue; /* metadata.name terms name existing nodes; an empty term matches none */
+        if (t && t->nfields == 0 && t->nexprs == 0)
+            continue; /* an empty term matches nothing */
         for (size_t v = 0; v < (nvol ? nvol : 1) && !rc; v++) {
             struct launcher_reqs *r = &cand[ncand];
             rc = launcher_reqs_copy(r, &base, err);
@@ -1309,6 +1324,7 @@ static int build_alts(struct sched *s, struct klass *c, size_t L, struct level *
                 rc = launcher_reqs_add(r, &t->exprs[j], err);
             if (!rc && nvol)
                 rc = launcher_reqs_intersect(r, &c->vol.alts[v], err);
+            cfields[ncand] = t && t->nfields ? t : NULL;
             ncand++;
         }
     }
@@ -1332,6 +1348,7 @@ static int build_alts(struct sched *s, struct klass *c, size_t L, struct level *
         }
         struct alt *a = &lv->alts[lv->nalts++];
         a->r = cand[i];
+        a->fields = cfields[i];
         memset(&cand[i], 0, sizeof(cand[i]));
         a->zmask = reqs_zmask(s, &a->r);
         a->ctmask = reqs_ctmask(&a->r);
@@ -1353,6 +1370,7 @@ out:
     for (size_t i = 0; i < ncand; i++)
         launcher_reqs_cleanup(&cand[i]);
     core_free(cand);
+    core_free(cfields);
     launcher_reqs_cleanup(&base);
     return rc;
 }
@@ -1816,11 +1834,11 @@ static int holds(const struct sched *s, const struct spool *p, size_t ti, const 
 
 /* Whether the min-values requirements of a claim still hold if it had `used` and the given
  * requirement id, zones and capacity types. */
-static int minvalues_ok(struct sched *s, const struct snode *n, int rid, uint32_t zm, uint8_t ctm,
-                        const struct vec *used)
+static int minvalues_ok(struct sched *s, size_t pool, const struct cache_entry *T, int rid,
+                        uint32_t zm, uint8_t ctm, const struct vec *used)
 {
     const struct launcher_reqs *r = &s->ireqs[rid];
-    const struct spool *p = &s->pools[n->pool];
+    const struct spool *p = &s->pools[pool];
     for (size_t i = 0; i < r->n; i++) {
         if (!r->v[i].min_values)
             continue;
@@ -1829,8 +1847,8 @@ static int minvalues_ok(struct sched *s, const struct snode *n, int rid, uint32_
             continue;
         size_t distinct = 0;
         const char **seen = (const char **)s->tmpd; /* ntypes pointers fit in ntypes doubles */
-        for (size_t k = 0; k < n->topen->n; k++) {
-            size_t ti = (size_t)n->topen->t[k];
+        for (size_t k = 0; k < T->n; k++) {
+            size_t ti = (size_t)T->t[k];
             const struct launcher_itype *t = launcher_catalog_at(s->cat, ti);
             if (!launcher_reqs_admit_type(r, t) || !type_offered(s, ti, zm, ctm) ||
                 !holds(s, p, ti, used))
@@ -1845,6 +1863,20 @@ static int minvalues_ok(struct sched *s, const struct snode *n, int rid, uint32_
                 break;
         }
         if ((int64_t)distinct < r->v[i].min_values)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether a node named `name` meets a term's metadata.name field requirements. */
+static int fields_match(const struct k8s_node_selector_term *t, const char *name)
+{
+    struct k8s_kv kv = {(char *)"metadata.name", (char *)(name ? name : "")};
+    struct k8s_labels l = {&kv, 1};
+    for (size_t i = 0; i < t->nfields; i++) {
+        if (!t->fields[i].key || strcmp(t->fields[i].key, "metadata.name") != 0)
+            return 0;
+        if (!k8s_requirement_matches(&t->fields[i], &l))
             return 0;
     }
     return 1;
@@ -1889,6 +1921,8 @@ static int try_node(struct sched *s, const struct spod *pd, const struct klass *
     }
     for (size_t a = 0; a < lv->nalts; a++) {
         const struct alt *al = &lv->alts[a];
+        if (al->fields && (n->claim || !fields_match(al->fields, s->in->nodes[n->src].name)))
+            continue;
         if (n->claim) {
             if (!lv->pool_alt[(size_t)n->pool * lv->nalts + a] || !compat(s, n->rid, al))
                 continue;
@@ -1929,7 +1963,8 @@ static int try_node(struct sched *s, const struct spod *pd, const struct klass *
             struct vec u = n->used;
             vec_add(&u, &pd->req, s->ndim);
             int rid = 0;
-            if (meet(s, n->rid, al->id, &rid) || !minvalues_ok(s, n, rid, v.zmask, v.ctmask, &u))
+            if (meet(s, n->rid, al->id, &rid) ||
+                !minvalues_ok(s, (size_t)n->pool, n->topen, rid, v.zmask, v.ctmask, &u))
                 continue;
         }
         *f = (struct fit){a, v.zmask, v.ctmask};
@@ -2111,13 +2146,43 @@ static int rank_entry(struct sched *s, struct cache_entry *e)
 
 /* The types of T offered in (zm, ctm), ranked by cost per unit of the class's demand (see
  * open_claim); cached per class, level, pool, alternative, zones and capacity types. */
+/* The share of its vCPUs a burstable type sustains (its baseline), by size; 1 for every other
+ * type. From EC2's published baselines for t3/t3a/t4g (t2 is close enough). Used only to rank
+ * what a NodeClaim may grow into: a pod's CPU request on a burstable node is only as good as
+ * the baseline once the credits are spent. */
+static double cpu_baseline(const struct launcher_itype *t)
+{
+    if (strcmp(t->category, "t") != 0)
+        return 1.0;
+    static const struct {
+        const char *size;
+        double share;
+    } tab[] = {{"nano", 0.05},  {"micro", 0.10}, {"small", 0.20},  {"medium", 0.20},
+               {"large", 0.30}, {"xlarge", 0.40}, {"2xlarge", 0.40}};
+    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+        if (strcmp(t->size, tab[i].size) == 0)
+            return tab[i].share;
+    return 0.40;
+}
+
+/* Whether the class's pods must share one node (required hostname pod affinity that they
+ * match themselves). */
+static int colocated(const struct sched *s, const struct level *lv)
+{
+    for (size_t i = 0; i < lv->ncons; i++)
+        if (lv->cons[i].kind == TC_AFFINITY && lv->cons[i].self_match &&
+            s->groups[lv->cons[i].group].key == TK_HOST)
+            return 1;
+    return 0;
+}
+
 static int ranked_for(struct sched *s, const struct klass *c, const struct level *lv, size_t p,
                       const struct alt *a, const struct cache_entry *T, uint32_t zm, uint8_t ctm,
-                      const struct cache_entry **out)
+                      unsigned dims, const struct cache_entry **out)
 {
-    char key[96];
-    snprintf(key, sizeof(key), "G/%zu/%zu/%zu/%d/%x/%x", (size_t)(c - s->classes),
-             (size_t)(lv - c->levels), p, a->id, zm, (unsigned)ctm);
+    char key[112];
+    snprintf(key, sizeof(key), "G/%zu/%zu/%zu/%d/%x/%x/%x", (size_t)(c - s->classes),
+             (size_t)(lv - c->levels), p, a->id, zm, (unsigned)ctm, dims);
     struct cache_entry *e = core_map_get(s->tcache, key, NULL);
     if (e) {
         *out = e;
@@ -2135,6 +2200,13 @@ static int ranked_for(struct sched *s, const struct klass *c, const struct level
         for (size_t d = 0; d < s->ndim; d++)
             D.r[d] = (c->total.r[d] + (int64_t)c->ntotal - 1) / (int64_t)c->ntotal * k;
     }
+    /* Only the resources the pod at hand asks for: a class mixes pods that differ only in
+     * their requests, and a GPU in a sibling's request must not rule out every other type. */
+    for (size_t d = 0; d < s->ndim; d++)
+        if (!(dims & (1u << d)))
+            D.r[d] = 0;
+    int together = colocated(s, lv);
+    double best_frac = 0;
     for (size_t k = 0; k < T->n; k++) {
         size_t ti = (size_t)T->t[k];
         if (!type_offered(s, ti, zm, ctm))
@@ -2142,14 +2214,34 @@ static int ranked_for(struct sched *s, const struct klass *c, const struct level
         double frac = 1.0;
         for (size_t d = 0; d < s->ndim; d++)
             if (D.r[d] > 0) {
-                double f = (double)sp->types[ti].avail.r[d] / (double)D.r[d];
+                double have = (double)sp->types[ti].avail.r[d];
+                if (d == D_CPU)
+                    have *= cpu_baseline(launcher_catalog_at(s->cat, ti));
+                double f = have / (double)D.r[d];
                 if (f < frac)
                     frac = f;
             }
         if (frac <= 0)
             continue;
+        if (frac > best_frac)
+            best_frac = frac;
         e->t[e->n] = (int32_t)ti;
-        e->v[e->n++] = type_price(s, ti, zm, ctm) / frac;
+        e->v[e->n] = type_price(s, ti, zm, ctm) / frac;
+        /* Pods that must share a node: only the types that hold them all (or, when none does,
+         * the largest) may be grown into; the value keeps the frac for the filter below. */
+        if (together)
+            s->tmpd[e->n] = frac;
+        e->n++;
+    }
+    if (together) {
+        size_t kept = 0;
+        double need = best_frac >= 1.0 ? 1.0 : best_frac;
+        for (size_t k = 0; k < e->n; k++)
+            if (s->tmpd[k] >= need) {
+                e->t[kept] = e->t[k];
+                e->v[kept++] = e->v[k];
+            }
+        e->n = kept;
     }
     if ((rc = rank_entry(s, e)) != 0)
         return rc;
@@ -2218,6 +2310,13 @@ static void why_no_type(const struct sched *s, const struct spool *p, const stru
     if (!offered) {
         ignore(core_buf_append_str(b, "no instance type meets the requirements where it is "
                                      "offered"));
+        return;
+    }
+    int named = 0;
+    for (size_t d = 0; d < s->ndim; d++)
+        named |= pd->req.r[d] > best.r[d];
+    if (!named) { /* each resource fits some type, but no type holds them all */
+        ignore(core_buf_append_str(b, "no single instance type holds all of the pod's requests"));
         return;
     }
     ignore(core_buf_append_str(b, "no instance type has room for"));
@@ -2322,7 +2421,11 @@ static int open_claim(struct sched *s, struct spod *pd, struct klass *c, const s
             if (w < 0) {
                 /* Cold: the ranked types that hold the pod, within the slack of the best. */
                 const struct cache_entry *R = NULL;
-                if ((rc = ranked_for(s, c, lv, p, al, T, v.zmask, v.ctmask, &R)) != 0)
+                unsigned dims = 0;
+                for (size_t d = 0; d < s->ndim; d++)
+                    if (pd->req.r[d] > 0)
+                        dims |= 1u << d;
+                if ((rc = ranked_for(s, c, lv, p, al, T, v.zmask, v.ctmask, dims, &R)) != 0)
                     return rc;
                 double best = -1;
                 for (size_t k = 0; k < R->n; k++) {
@@ -2341,6 +2444,15 @@ static int open_claim(struct sched *s, struct spod *pd, struct klass *c, const s
                 }
                 if (ng == 0) {
                     why_no_type(s, sp, T, pd, v.zmask, v.ctmask, limited, b);
+                    continue;
+                }
+                const struct launcher_reqs *rr = &s->ireqs[rid];
+                int mv = 0;
+                for (size_t k = 0; k < rr->n && !mv; k++)
+                    mv = rr->v[k].min_values > 0;
+                if (mv && !minvalues_ok(s, p, T, rid, v.zmask, v.ctmask, &pd->req)) {
+                    ignore(core_buf_append_str(b, "too few instance types hold the pod to meet "
+                                                  "the requirements' minValues"));
                     continue;
                 }
             }

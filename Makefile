@@ -51,7 +51,7 @@ LDFLAGS_ALL  := $(SAN_FLAGS) $(LDFLAGS)
 LIBS_ALL     := $(PKG_LIBS) -lpthread -lm
 
 # Library modules: everything but the CLI's main.
-MODULES  := core aws k8s amiresolve userdata launcher prewarm sim cli
+MODULES  := core aws k8s amiresolve userdata launcher controller prewarm sim cli
 LIB_SRCS := $(filter-out cli/main.c launcher/embed/%,$(wildcard $(addsuffix /*.c,$(MODULES))))
 # The instance catalog (launcher/data/instance-types.csv) is compiled in as generated source.
 CATALOG_OBJ := $(BUILD)/gen/catalog_csv.o
@@ -261,11 +261,11 @@ _fuzz: $(FUZZ_BINS)
 run: deps
 	@$(MAKE) --no-print-directory _run
 
-# The simulator becomes the embedded default once it exists; until then `run` shows the
-# command overview and the build's versions.
+# The embedded default: the flash-sale scenario on the simulator (emulated EC2 and Kubernetes,
+# the real controller, virtual time). SCENARIO=steady|pvc-zones|gpu-mix|chaos picks another.
+SCENARIO ?= flash-sale
 _run: $(STOKER)
-	./$(STOKER) --help
-	./$(STOKER) version
+	./$(STOKER) sim --scenario $(SCENARIO) --report stoker-sim-report.html
 
 # ---- tooling ------------------------------------------------------------------------------
 compile_commands.json: deps deps-tools

@@ -34,6 +34,7 @@ static int cmd_help(const struct cli_config *cfg, int argc, char **argv, FILE *o
 static const struct cli_command commands[] = {
     {"aws", "make one AWS API call with stoker's own client (aws call --help)", cli_cmd_aws},
     {"ami", "resolve an AMI alias or an EC2NodeClass's AMIs (ami resolve --help)", cli_cmd_ami},
+    {"controller", "run the controller against a cluster (controller --help)", cli_cmd_controller},
     {"plan", "the NodeClaims stoker would create for manifests, offline (plan --help)",
      cli_cmd_plan},
     {"sim", "serve an emulated AWS account and Kubernetes cluster on loopback (sim --help)",

@@ -32,6 +32,10 @@ int cli_cmd_aws(const struct cli_config *cfg, int argc, char **argv, FILE *out, 
 int cli_cmd_sim(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
 int cli_cmd_ami(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
 int cli_cmd_userdata(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
+int cli_cmd_controller(const struct cli_config *cfg, int argc, char **argv, FILE *out,
+                       FILE *errout);
+/* `stoker sim --scenario ...` (argv as cli_cmd_sim got it). */
+int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout);
 int cli_cmd_plan(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
 
 #endif

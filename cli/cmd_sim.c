@@ -3,7 +3,7 @@
  * the emulated Kubernetes API (with stoker's CRDs) on one loopback HTTP port in real time, for
  * the AWS CLI, kubectl, SDKs or a stoker controller pointed at it through an env file and a
  * kubeconfig, with the simulated cluster (kubelets, scheduler, volume provisioner) running over
- * both. (`stoker sim --scenario`, the virtual-time run, comes later.)
+ * both. `stoker sim --scenario`, the virtual-time run, is in cli/cmd_sim_run.c.
  *
  * Requests are routed by path: the Kubernetes API's roots (/api, /apis, /version, /healthz,
  * /readyz, /livez, /openapi) go to the emulated API server, everything else (AWS clients post
@@ -35,7 +35,9 @@
 static void sim_usage(FILE *f)
 {
     fprintf(f,
-            "usage: stoker sim serve [--listen HOST:PORT] [--env-file PATH] [--kubeconfig PATH]\n"
+            "usage: stoker sim --scenario NAME [--seed N] [--report FILE.html] ...\n"
+            "         (a virtual-time run with the controller; stoker sim --scenario --help)\n"
+            "       stoker sim serve [--listen HOST:PORT] [--env-file PATH] [--kubeconfig PATH]\n"
             "                        [--crds DIR] [--seed N] [--region R] [--cluster NAME]\n"
             "                        [--fault ITEM]... [--boot STEP=MEDIAN[/SIGMA]]...\n"
             "                        [--node-on-stop delete|notready]\n"
@@ -397,10 +399,8 @@ int cli_cmd_sim(const struct cli_config *cfg, int argc, char **argv, FILE *out, 
         return CLI_EXIT_OK;
     }
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--scenario") == 0 || strncmp(argv[i], "--scenario=", 11) == 0) {
-            fprintf(errout, "stoker sim: sim --scenario is not implemented yet\n");
-            return CLI_EXIT_USAGE;
-        }
+        if (strcmp(argv[i], "--scenario") == 0 || strncmp(argv[i], "--scenario=", 11) == 0)
+            return cli_sim_scenario(argc, argv, out, errout);
     if (strcmp(argv[1], "serve") == 0)
         return serve(argc, argv, out, errout);
     fprintf(errout, "stoker sim: unknown subcommand '%s'; expected serve\n\n", argv[1]);

@@ -455,4 +455,144 @@ int sim_cluster_add_workload(struct sim_cluster *c, const struct sim_workload_sp
 int sim_aws_instance_poweroff(struct sim_aws *a, const char *instance_id,
                               struct core_err *err) CORE_NODISCARD;
 
+/* ------------------------------------------------------------------------------------------ */
+/* A whole simulated world                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * The emulated account, API server and cluster on one virtual-clock loop, with stoker's own
+ * AWS and Kubernetes clients wired to them through the in-process transport: what `stoker sim
+ * --scenario` and the controller's tests run against. Everything is owned by the world and
+ * freed by sim_world_free in reverse order.
+ */
+struct aws_client;
+struct aws_config;
+struct aws_creds_provider;
+struct k8s_client;
+struct sim_world_opts {
+    uint64_t seed;
+    core_ns wall_start;            /* the virtual wall clock's start; 0 = 2026-11-01T00:00:00Z */
+    struct sim_faults faults;      /* zero = no fault, throttling off */
+    struct sim_kube_faults kube_faults;
+    struct sim_boot_model boot;    /* all-zero = the default model */
+    enum sim_node_on_stop node_on_stop;
+    int no_scheduler;
+};
+struct sim_world {
+    struct core_clock *clock;
+    struct core_loop *loop;
+    struct sim_aws *aws;
+    struct sim_kube *kube;
+    struct sim_cluster *cluster;
+    struct core_http_transport *aws_t, *kube_t;
+    struct aws_creds_provider *creds;
+    struct aws_config *aws_cfg;    /* the client's configuration (it keeps a pointer) */
+    struct aws_client *awsc;       /* stoker's EC2/SSM client on the account */
+    struct k8s_client *k8sc;       /* stoker's Kubernetes client on the API */
+};
+int sim_world_new(const struct sim_world_opts *opts, struct sim_world **out,
+                  struct core_err *err) CORE_NODISCARD;
+void sim_world_free(struct sim_world *w);
+/* Creates every object of a YAML (or JSON) stream in the API, in order: the kind decides the
+ * resource (Pod, Namespace, Service, PersistentVolumeClaim, PersistentVolume, StorageClass,
+ * DaemonSet, PodDisruptionBudget, NodePool, EC2NodeClass, NodeClaim, WarmPool); namespaced
+ * kinds default to "default". what names the source in messages. */
+int sim_world_apply(struct sim_world *w, const char *yaml, size_t len, const char *what,
+                    struct core_err *err) CORE_NODISCARD;
+/* The API resource name ("pods", "nodepools.stoker.dev") of a kind, and whether it is
+ * namespaced; NULL for a kind the world does not know. */
+const char *sim_world_resource(const char *kind, int *namespaced);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Scenarios, tracking and the report                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * A scenario is a world (faults), the objects a cluster starts with (EC2NodeClasses,
+ * NodePools, StorageClasses, DaemonSets, WarmPools) and workloads that create pods over
+ * virtual time. The built-in ones: steady, flash-sale, pvc-zones, gpu-mix, chaos. The
+ * controller is not part of sim/: the runner (`stoker sim --scenario`, the tests) starts one
+ * on the world.
+ */
+struct sim_scenario_workload {
+    const char *name;
+    const char *ns;
+    const char *pod_template;        /* JSON: a Pod's {metadata:{labels}, spec} */
+    int stateful;
+    const char *storage_class;
+    const struct sim_workload_step *steps;
+    size_t nsteps;
+};
+struct sim_scenario {
+    const char *name;
+    const char *description;
+    core_ns duration;                /* how long the run lasts in virtual time */
+    const char *objects_yaml;        /* created before the controller starts */
+    const struct sim_scenario_workload *workloads;
+    size_t nworkloads;
+    const char *const *faults;       /* sim_faults_parse items */
+    size_t nfaults;
+    struct sim_kube_faults kube_faults;
+    core_ns restart_controller_at;   /* the runner kills and restarts the controller then; 0 =
+                                        never */
+};
+size_t sim_scenario_count(void);
+const struct sim_scenario *sim_scenario_at(size_t i);
+const struct sim_scenario *sim_scenario_find(const char *name);
+/* World options for a scenario and seed (faults parsed into opts->faults). */
+int sim_scenario_world_opts(const struct sim_scenario *sc, uint64_t seed,
+                            struct sim_world_opts *out, struct core_err *err) CORE_NODISCARD;
+/* Creates the scenario's objects and adds its workloads to the world's cluster. */
+int sim_scenario_setup(const struct sim_scenario *sc, struct sim_world *w,
+                       struct core_err *err) CORE_NODISCARD;
+
+/* Watches a world and keeps what the report needs: per pod, when it was created (pending)
+ * and when it was bound; per instance, when it was launched or started and when its Node
+ * became Ready, and by which path (cold launch, warm start); a sample of the counts every
+ * `interval` of virtual time. */
+struct sim_sample {
+    core_ns t;                       /* since the tracker started */
+    unsigned pods_pending, pods_bound;
+    unsigned nodes_launching;        /* instances pending/running whose Node is not Ready */
+    unsigned nodes_ready;
+    unsigned instances_stopped;      /* warm pool */
+    unsigned long launches_cold, launches_warm;
+};
+struct sim_tracker;
+int sim_tracker_new(struct sim_world *w, core_ns interval, struct sim_tracker **out,
+                    struct core_err *err) CORE_NODISCARD;
+void sim_tracker_free(struct sim_tracker *t);
+/* The latest sample (taken now). */
+void sim_tracker_now(struct sim_tracker *t, struct sim_sample *out);
+
+/* What the report shows besides the tracker's data. */
+struct sim_report_info {
+    const char *scenario;
+    uint64_t seed;
+    double wall_seconds;             /* real time the run took */
+    unsigned long ec2_calls;
+    double reaction_p50_s, reaction_p99_s; /* pending pod → first launch call (controller) */
+    const char *notes;               /* free text, may be NULL */
+};
+/* Summary statistics computed from the tracker. */
+struct sim_summary {
+    unsigned long pods_created, pods_bound, pods_pending_end;
+    double wait_p50_s, wait_p90_s, wait_p99_s;       /* pod pending → bound */
+    double ready_p50_s, ready_p90_s, ready_p99_s;    /* pod pending → its node Ready */
+    unsigned long launches_cold, launches_warm;
+    double node_ready_cold_p50_s, node_ready_warm_p50_s; /* launch/start call → Node Ready */
+    double cost_usd;                 /* instance-hours × on-demand price, running time only */
+    double warm_pool_cost_usd_per_hour; /* EBS of stopped instances at $0.08/GB-month */
+    unsigned long instances_max;
+};
+void sim_tracker_summary(const struct sim_tracker *t, struct sim_summary *out);
+/* The summary as an aligned text table (appended). */
+int sim_report_text(const struct sim_tracker *t, const struct sim_report_info *info,
+                    struct core_buf *out) CORE_NODISCARD;
+/* A self-contained HTML page (no scripts, no external fonts or files): the summary table, the
+ * boot model's parameters, and inline SVG charts — pods pending over time, launches by path
+ * over time, the distribution of pod wait. Well-formed XHTML-compatible markup. */
+int sim_report_html(const struct sim_tracker *t, const struct sim_report_info *info,
+                    struct core_buf *out) CORE_NODISCARD;
+
 #endif /* STOKER_SIM_H */

@@ -30,7 +30,8 @@ struct userdata_settings {
     const char *cidr;            /* borrowed or the default "10.100.0.0/16" */
     char **cluster_dns;          /* owned; IP literals; >= 1 entry */
     size_t ncluster_dns;
-    int32_t max_pods;            /* 1..737: kubelet.maxPods when set, else node.max_pods */
+    int32_t max_pods;            /* 1..USERDATA_MAX_PODS: kubelet.maxPods when set, else
+                                    node.max_pods */
     const struct k8s_kv *labels; /* borrowed from node.labels: sorted by key, unique */
     size_t nlabels;
     struct k8s_taint *taints;    /* owned array of shallow copies (strings borrowed): the

@@ -294,14 +294,14 @@ int userdata_settings_build(const struct userdata_input *in, struct userdata_set
     /* The caller computed it with launcher_max_pods (kubelet.maxPods as the override, then
      * the podsPerCore cap): re-reading kubelet.maxPods here would undo the cap. */
     int64_t mp = in->node.max_pods;
-    if (k && k->has_max_pods && (k->max_pods < 1 || k->max_pods > 737)) {
-        rc = core_err_set(err, CORE_E_INVAL, "spec.kubelet.maxPods: %lld is outside 1..737",
-                          (long long)k->max_pods);
+    if (k && k->has_max_pods && (k->max_pods < 1 || k->max_pods > USERDATA_MAX_PODS)) {
+        rc = core_err_set(err, CORE_E_INVAL, "spec.kubelet.maxPods: %lld is outside 1..%d",
+                          (long long)k->max_pods, USERDATA_MAX_PODS);
         goto fail;
     }
-    if (mp < 1 || mp > 737) {
-        rc = core_err_set(err, CORE_E_INVAL, "node.maxPods: %lld is outside 1..737",
-                          (long long)mp);
+    if (mp < 1 || mp > USERDATA_MAX_PODS) {
+        rc = core_err_set(err, CORE_E_INVAL, "node.maxPods: %lld is outside 1..%d",
+                          (long long)mp, USERDATA_MAX_PODS);
         goto fail;
     }
     s.max_pods = (int32_t)mp;

@@ -43,6 +43,9 @@
 #include <stdint.h>
 
 #define USERDATA_EC2_MAX 16384u          /* bytes EC2 accepts, before base64 */
+/* The largest max pods rendered: above the biggest ENI limit in the catalog (c8a.48xlarge:
+ * 1,514 on its default network card), with room for newer types. */
+#define USERDATA_MAX_PODS 4096
 #define USERDATA_INPUT_MAX (1u << 20)    /* the user's spec.userData, bytes */
 #define USERDATA_RAW_MAX (4u << 20)      /* a rendered document before compression */
 #define USERDATA_STARTUP_TAINT_KEY "stoker.dev/unregistered" /* NoExecute, removed at register */

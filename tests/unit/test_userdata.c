@@ -261,7 +261,7 @@ static void test_errors(void)
     f.in.node.max_pods = 0;
     expect_bad(&f, CORE_E_INVAL, "node.maxPods");
     RESET(K8S_AMI_AL2023);
-    f.in.node.max_pods = 738;
+    f.in.node.max_pods = USERDATA_MAX_PODS + 1;
     expect_bad(&f, CORE_E_INVAL, "node.maxPods");
     RESET(K8S_AMI_AL2023);
     f.in.node.taints = &bad_taint;
@@ -284,7 +284,7 @@ static void test_errors(void)
     expect_bad(&f, CORE_E_INVAL, "spec.kubelet.clusterDNS[1]");
     RESET(K8S_AMI_AL2023);
     fx_kubelet(&f);
-    f.kubelet.max_pods = 800;
+    f.kubelet.max_pods = USERDATA_MAX_PODS + 1;
     f.kubelet.has_max_pods = 1;
     expect_bad(&f, CORE_E_INVAL, "spec.kubelet.maxPods");
     RESET(K8S_AMI_AL2023);

@@ -1,0 +1,286 @@
+/*
+ * cli/cmd_sim_run.c — `stoker sim --scenario NAME`: a simulated world (emulated EC2, SSM,
+ * Kubernetes API and cluster) and the real controller in one process on a virtual clock, a
+ * live progress line, a summary table and an HTML report.
+ *
+ * Invariants: the run is deterministic for a scenario and seed (virtual time; the wall clock
+ * is read only for the progress display and the reported wall time); flags are validated
+ * before anything is built (a bad one names itself, exit 2); the report is written whole or
+ * not at all; the controller is the same code `stoker controller` runs, talking to the
+ * emulators through the in-process transport.
+ */
+#include "cli/cli.h"
+
+#include "controller/controller.h"
+#include "core/core.h"
+#include "sim/sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUN_DEFAULT_REPORT "stoker-sim-report.html"
+#define RUN_SAMPLE_INTERVAL (5 * CORE_NS_PER_S)
+#define RUN_REPORT_MAX ((size_t)64 << 20)
+
+static void run_usage(FILE *f)
+{
+    fprintf(f, "usage: stoker sim --scenario NAME [--seed N] [--report FILE.html] "
+               "[--log FILE] [--progress auto|on|off]\n"
+               "\n"
+               "Runs a scenario: the emulated AWS account and Kubernetes cluster and the real\n"
+               "stoker controller in one process, on a virtual clock (an hour of scale-out\n"
+               "takes seconds), deterministically for a seed. Prints a progress line, then a\n"
+               "summary, and writes an HTML report with charts.\n"
+               "\n"
+               "scenarios:\n");
+    for (size_t i = 0; i < sim_scenario_count(); i++) {
+        const struct sim_scenario *sc = sim_scenario_at(i);
+        fprintf(f, "  %-11s %s\n", sc->name, sc->description);
+    }
+    fprintf(f, "\nflags:\n"
+               "  --seed N          the run's seed (default 1)\n"
+               "  --report FILE     where to write the HTML report (default " RUN_DEFAULT_REPORT
+               ")\n"
+               "  --log FILE        write the controller's structured log there\n"
+               "  --progress MODE   the live line: auto (when stdout is a terminal), on, off\n");
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct run {
+    const struct sim_scenario *sc;
+    struct sim_world *w;
+    struct sim_tracker *tr;
+    struct core_log *log;
+    FILE *logf;
+    struct controller_opts copts;
+    struct controller *ctl;
+    struct controller_stats prev; /* stats of controllers that were restarted */
+    int restarts;
+};
+
+static void add_stats(struct controller_stats *acc, const struct controller_stats *s)
+{
+    acc->batches += s->batches;
+    acc->pods_scheduled += s->pods_scheduled;
+    acc->nodeclaims_created += s->nodeclaims_created;
+    acc->launches_cold += s->launches_cold;
+    acc->launches_warm += s->launches_warm;
+    acc->launch_failures += s->launch_failures;
+    acc->ec2_calls += s->ec2_calls;
+    acc->orphans_terminated += s->orphans_terminated;
+}
+
+static int start_controller(struct run *r, FILE *errout)
+{
+    struct core_err err = {0};
+    int rc = controller_new(r->w->loop, r->w->k8sc, r->w->awsc, r->log, &r->copts, &r->ctl, &err);
+    if (!rc && (rc = controller_start(r->ctl, &err)) != 0) {
+        controller_free(r->ctl);
+        r->ctl = NULL;
+    }
+    if (rc)
+        fprintf(errout, "stoker sim: controller: %s\n", err.message);
+    return rc;
+}
+
+static void progress(FILE *out, struct run *r, core_ns t)
+{
+    struct sim_sample smp;
+    sim_tracker_now(r->tr, &smp);
+    long s = (long)(t / CORE_NS_PER_S);
+    fprintf(out,
+            "\r[%s %02ld:%02ld] pods pending %5u bound %5u | nodes launching %4u ready %4u | "
+            "launches cold %4lu warm %4lu ",
+            r->sc->name, s / 60, s % 60, smp.pods_pending, smp.pods_bound, smp.nodes_launching,
+            smp.nodes_ready, smp.launches_cold, smp.launches_warm);
+    fflush(out);
+}
+
+static int write_report(const char *path, const struct core_buf *b, FILE *errout)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(errout, "stoker sim: cannot write %s\n", tmp);
+        return -1;
+    }
+    size_t n = fwrite(core_buf_cstr(b), 1, b->len, f);
+    int bad = n != b->len;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        fprintf(errout, "stoker sim: cannot write %s\n", path);
+        (void)remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
+{
+    const char *name = NULL, *report = RUN_DEFAULT_REPORT, *logpath = NULL, *prog = "auto";
+    uint64_t seed = 1;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            run_usage(out);
+            return CLI_EXIT_OK;
+        }
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            run_usage(out);
+            return CLI_EXIT_OK;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--scenario", &missing)) != NULL) {
+            name = v;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--report", &missing)) != NULL) {
+            report = v;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--log", &missing)) != NULL) {
+            logpath = v;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--progress", &missing)) != NULL) {
+            if (strcmp(v, "auto") && strcmp(v, "on") && strcmp(v, "off")) {
+                fprintf(errout, "stoker sim: --progress: expected auto, on or off, got '%s'\n", v);
+                return CLI_EXIT_USAGE;
+            }
+            prog = v;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--seed", &missing)) != NULL) {
+            int64_t n = 0;
+            if (core_parse_i64(v, 0, INT64_MAX, &n) != 0) {
+                fprintf(errout, "stoker sim: --seed: expected a non-negative integer, got '%s'\n",
+                        v);
+                return CLI_EXIT_USAGE;
+            }
+            seed = (uint64_t)n;
+        } else {
+            if (!missing)
+                fprintf(errout, "stoker sim: unknown flag '%s'\n\n", argv[i]);
+            else
+                fprintf(errout, "stoker sim: %s needs a value\n\n", argv[i]);
+            run_usage(errout);
+            return CLI_EXIT_USAGE;
+        }
+        if (missing) {
+            fprintf(errout, "stoker sim: %s needs a value\n", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    const struct sim_scenario *sc = name ? sim_scenario_find(name) : NULL;
+    if (!sc) {
+        fprintf(errout, "stoker sim: --scenario: %s%s%s; expected one of:",
+                name ? "unknown scenario '" : "a scenario is required", name ? name : "",
+                name ? "'" : "");
+        for (size_t i = 0; i < sim_scenario_count(); i++)
+            fprintf(errout, " %s", sim_scenario_at(i)->name);
+        fprintf(errout, "\n");
+        return CLI_EXIT_USAGE;
+    }
+    int show = strcmp(prog, "on") == 0 || (strcmp(prog, "auto") == 0 && isatty(fileno(out)));
+
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    r.sc = sc;
+    struct core_err err = {0};
+    struct sim_world_opts wo;
+    int exit_code = CLI_EXIT_FAIL;
+    double t0 = wall_now();
+    if (sim_scenario_world_opts(sc, seed, &wo, &err) != 0 || sim_world_new(&wo, &r.w, &err) != 0 ||
+        sim_scenario_setup(sc, r.w, &err) != 0 ||
+        sim_tracker_new(r.w, RUN_SAMPLE_INTERVAL, &r.tr, &err) != 0) {
+        fprintf(errout, "stoker sim: %s\n", err.message);
+        goto out;
+    }
+    if (logpath) {
+        r.logf = fopen(logpath, "w");
+        if (!r.logf) {
+            fprintf(errout, "stoker sim: --log: cannot open %s\n", logpath);
+            exit_code = CLI_EXIT_USAGE;
+            goto out;
+        }
+        r.log = core_log_new(r.logf, CORE_LOG_LOGFMT, CORE_LOG_INFO, r.w->clock);
+    }
+    r.copts.cluster_name = SIM_AWS_CLUSTER;
+    r.copts.cluster_endpoint = "https://sim.invalid";
+    r.copts.cluster_ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==";
+    r.copts.region = sim_aws_region(r.w->aws);
+    r.copts.identity = "stoker-sim";
+    if (start_controller(&r, errout) != 0)
+        goto out;
+
+    core_ns start = core_loop_now(r.w->loop);
+    core_ns end = start + sc->duration;
+    core_ns restart_at = sc->restart_controller_at ? start + sc->restart_controller_at : 0;
+    double last_print = 0;
+    while (core_loop_now(r.w->loop) < end) {
+        core_ns now = core_loop_now(r.w->loop);
+        if (restart_at && now >= restart_at) {
+            restart_at = 0;
+            struct controller_stats st;
+            controller_get_stats(r.ctl, &st);
+            add_stats(&r.prev, &st);
+            controller_free(r.ctl); /* as if killed: nothing is released or finished */
+            r.ctl = NULL;
+            r.restarts++;
+            if (start_controller(&r, errout) != 0)
+                goto out;
+        }
+        if (core_loop_run_once(r.w->loop, end - now, &err) < 0) {
+            fprintf(errout, "stoker sim: %s\n", err.message);
+            goto out;
+        }
+        if (show && wall_now() - last_print > 0.2) {
+            last_print = wall_now();
+            progress(out, &r, core_loop_now(r.w->loop) - start);
+        }
+    }
+    if (show) {
+        progress(out, &r, core_loop_now(r.w->loop) - start);
+        fprintf(out, "\n");
+    }
+
+    struct controller_stats st;
+    controller_get_stats(r.ctl, &st);
+    add_stats(&st, &r.prev);
+    char notes[256];
+    snprintf(notes, sizeof(notes), "controller restarts: %d", r.restarts);
+    struct sim_report_info info = {
+        .scenario = sc->name,
+        .seed = seed,
+        .wall_seconds = wall_now() - t0,
+        .ec2_calls = st.ec2_calls,
+        .reaction_p50_s = (double)st.reaction_p50 / 1e9,
+        .reaction_p99_s = (double)st.reaction_p99 / 1e9,
+        .notes = notes,
+    };
+    struct core_buf b;
+    core_buf_init(&b, RUN_REPORT_MAX);
+    if (sim_report_text(r.tr, &info, &b) != 0) {
+        fprintf(errout, "stoker sim: the summary did not render\n");
+        core_buf_cleanup(&b);
+        goto out;
+    }
+    fputs(core_buf_cstr(&b), out);
+    core_buf_reset(&b);
+    if (sim_report_html(r.tr, &info, &b) != 0 || write_report(report, &b, errout) != 0) {
+        core_buf_cleanup(&b);
+        goto out;
+    }
+    core_buf_cleanup(&b);
+    fprintf(out, "report: %s\n", report);
+    exit_code = CLI_EXIT_OK;
+out:
+    controller_free(r.ctl);
+    sim_tracker_free(r.tr);
+    sim_world_free(r.w);
+    core_log_free(r.log);
+    if (r.logf)
+        fclose(r.logf);
+    return exit_code;
+}

@@ -1,0 +1,425 @@
+/*
+ * sim/report.c — the report of `stoker sim`: the summary as an aligned text table, and a
+ * self-contained HTML page with the same table, the boot model's parameters and three inline
+ * SVG charts (pods pending over time, cumulative launches by path, the distribution of pod
+ * wait) drawn here as polylines and rects.
+ *
+ * Invariants: the page loads nothing (no script, no external font, stylesheet or image) and is
+ * well-formed XML (every element closed, every attribute quoted, every piece of text and every
+ * attribute value escaped: & < > " '), so it parses with an XML parser; both functions append
+ * to the caller's buffer and on failure leave it as it was; numbers are formatted with the C
+ * locale's snprintf (stoker never calls setlocale), so a report is the same bytes for the same
+ * run.
+ */
+#include "sim/tracker_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LINE_MAX_ 1024
+#define ROWS_MAX 24
+#define CHART_W 640
+#define CHART_H 240
+#define M_LEFT 56
+#define M_RIGHT 16
+#define M_TOP 16
+#define M_BOTTOM 40
+#define HIST_BINS 20
+
+struct out {
+    struct core_buf *b;
+    int rc;
+};
+
+static void put(struct out *o, const char *s)
+{
+    if (!o->rc)
+        o->rc = core_buf_append_str(o->b, s);
+}
+
+static void pf(struct out *o, const char *fmt, ...) CORE_PRINTF(2, 3);
+static void pf(struct out *o, const char *fmt, ...)
+{
+    char line[LINE_MAX_];
+    va_list ap;
+    int n;
+
+    if (o->rc)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line) {
+        o->rc = CORE_E_TOOBIG;
+        return;
+    }
+    o->rc = core_buf_append(o->b, line, (size_t)n);
+}
+
+/* Text and attribute values alike. */
+static void esc(struct out *o, const char *s)
+{
+    for (; s && *s && !o->rc; s++) {
+        switch (*s) {
+        case '&': put(o, "&amp;"); break;
+        case '<': put(o, "&lt;"); break;
+        case '>': put(o, "&gt;"); break;
+        case '"': put(o, "&quot;"); break;
+        case '\'': put(o, "&#39;"); break;
+        default: o->rc = core_buf_append_char(o->b, *s); break;
+        }
+    }
+}
+
+/* Ends an append: on failure the buffer goes back to what it held. */
+static int finish(struct out *o, size_t len0)
+{
+    if (o->rc && o->b->data && o->b->len >= len0) {
+        o->b->len = len0;
+        o->b->data[len0] = '\0';
+    }
+    return o->rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The rows, shared by both forms                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+struct row {
+    const char *label;
+    char value[128];
+};
+
+static void secs(char *out, size_t outsz, double s)
+{
+    if (s >= 600)
+        snprintf(out, outsz, "%.1f min", s / 60.0);
+    else
+        snprintf(out, outsz, "%.1f s", s);
+}
+
+static void three(char *out, size_t outsz, double a, double b, double c)
+{
+    char x[32], y[32], z[32];
+    secs(x, sizeof x, a);
+    secs(y, sizeof y, b);
+    secs(z, sizeof z, c);
+    snprintf(out, outsz, "%s / %s / %s", x, y, z);
+}
+
+static size_t build_rows(const struct sim_tracker *t, const struct sim_report_info *info,
+                         struct row *r)
+{
+    struct sim_summary s;
+    size_t n = 0;
+    char a[32], b[32];
+    unsigned long launches;
+
+    sim_tracker_summary(t, &s);
+    launches = s.launches_cold + s.launches_warm;
+#define ROW(lbl, ...) (r[n].label = (lbl), snprintf(r[n].value, sizeof r[n].value, __VA_ARGS__), n++)
+    ROW("scenario", "%s", info && info->scenario ? info->scenario : "-");
+    ROW("seed", "%llu", (unsigned long long)(info ? info->seed : 0));
+    ROW("pods created", "%lu", s.pods_created);
+    ROW("pods bound", "%lu", s.pods_bound);
+    ROW("pods pending at end", "%lu", s.pods_pending_end);
+    three(r[n].value, sizeof r[n].value, s.wait_p50_s, s.wait_p90_s, s.wait_p99_s);
+    r[n++].label = "pod wait p50 / p90 / p99";
+    three(r[n].value, sizeof r[n].value, s.ready_p50_s, s.ready_p90_s, s.ready_p99_s);
+    r[n++].label = "pod -> node Ready p50 / p90 / p99";
+    ROW("launches cold / warm", "%lu / %lu", s.launches_cold, s.launches_warm);
+    secs(a, sizeof a, s.node_ready_cold_p50_s);
+    secs(b, sizeof b, s.node_ready_warm_p50_s);
+    ROW("node Ready after launch p50 cold / warm", "%s / %s", a, b);
+    ROW("instances at most", "%lu", s.instances_max);
+    ROW("EC2 calls", "%lu", info ? info->ec2_calls : 0);
+    if (launches)
+        ROW("EC2 calls per node launched", "%.2f",
+            (double)(info ? info->ec2_calls : 0) / (double)launches);
+    else
+        ROW("EC2 calls per node launched", "-");
+    secs(a, sizeof a, info ? info->reaction_p50_s : 0);
+    secs(b, sizeof b, info ? info->reaction_p99_s : 0);
+    ROW("reaction p50 / p99", "%s / %s", a, b);
+    ROW("cost (on-demand, running time)", "$%.2f", s.cost_usd);
+    ROW("warm pool cost per hour (EBS)", "$%.4f", s.warm_pool_cost_usd_per_hour);
+    ROW("wall time", "%.2f s", info ? info->wall_seconds : 0);
+#undef ROW
+    return n;
+}
+
+static void boot_value(char *out, size_t outsz, const struct sim_boot_param *p)
+{
+    snprintf(out, outsz, "median %.1f s, sigma %.2f, %.1f-%.1f s", p->median_s, p->sigma,
+             p->min_s, p->max_s);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Text                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+int sim_report_text(const struct sim_tracker *t, const struct sim_report_info *info,
+                    struct core_buf *out)
+{
+    struct row rows[ROWS_MAX];
+    struct out o = {out, 0};
+    size_t len0, n, w = 0;
+    const struct sim_boot_model *m;
+
+    if (!t || !out)
+        return CORE_E_INVAL;
+    len0 = out->len;
+    n = build_rows(t, info, rows);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(rows[i].label) > w)
+            w = strlen(rows[i].label);
+    for (size_t i = 0; i < n; i++)
+        pf(&o, "  %-*s  %s\n", (int)w, rows[i].label, rows[i].value);
+    m = sim_tracker_boot_model(t);
+    put(&o, "  boot model:\n");
+    for (int i = 0; m && i < SIM_BOOT_COUNT; i++) {
+        char v[128];
+        boot_value(v, sizeof v, &m->step[i]);
+        pf(&o, "    %-10s %s\n", m->step[i].name ? m->step[i].name : "?", v);
+    }
+    if (info && info->notes && info->notes[0])
+        pf(&o, "  notes: %.900s\n", info->notes);
+    return finish(&o, len0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Charts                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+struct frame {
+    double xmax, ymax;
+};
+
+static double px(const struct frame *f, double x)
+{
+    return M_LEFT + (f->xmax > 0 ? x / f->xmax : 0) * (CHART_W - M_LEFT - M_RIGHT);
+}
+
+static double py(const struct frame *f, double y)
+{
+    return CHART_H - M_BOTTOM - (f->ymax > 0 ? y / f->ymax : 0) * (CHART_H - M_TOP - M_BOTTOM);
+}
+
+/* A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten, at least v. */
+static double nice_max(double v)
+{
+    double p = 1;
+    if (v <= 0)
+        return 1;
+    while (p * 10 <= v)
+        p *= 10;
+    while (p > v * 10)
+        p /= 10;
+    if (v <= p)
+        return p;
+    if (v <= 2 * p)
+        return 2 * p;
+    if (v <= 5 * p)
+        return 5 * p;
+    return 10 * p;
+}
+
+static void chart_open(struct out *o, const char *title, const struct frame *f,
+                       const char *xlabel, const char *ylabel)
+{
+    pf(o, "<figure><figcaption>");
+    esc(o, title);
+    pf(o, "</figcaption>\n<svg width=\"%d\" height=\"%d\" "
+          "viewBox=\"0 0 %d %d\" role=\"img\">\n",
+       CHART_W, CHART_H, CHART_W, CHART_H);
+    pf(o, "<title>");
+    esc(o, title);
+    pf(o, "</title>\n");
+    /* Axes, three ticks on each. */
+    pf(o, "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n", M_LEFT,
+       CHART_H - M_BOTTOM, CHART_W - M_RIGHT, CHART_H - M_BOTTOM);
+    pf(o, "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n", M_LEFT, M_TOP,
+       M_LEFT, CHART_H - M_BOTTOM);
+    for (int i = 0; i <= 2; i++) {
+        double xv = f->xmax * i / 2.0, yv = f->ymax * i / 2.0;
+        pf(o, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n",
+           px(f, xv), CHART_H - M_BOTTOM + 14, xv);
+        pf(o, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+           M_LEFT - 4, py(f, yv) + 4, yv);
+        if (i)
+            pf(o, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", M_LEFT,
+               py(f, yv), CHART_W - M_RIGHT, py(f, yv));
+    }
+    pf(o, "<text class=\"label\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (CHART_W) / 2,
+       CHART_H - 6);
+    esc(o, xlabel);
+    pf(o, "</text>\n<text class=\"label\" x=\"12\" y=\"%d\" text-anchor=\"middle\" "
+          "transform=\"rotate(-90 12 %d)\">",
+       CHART_H / 2, CHART_H / 2);
+    esc(o, ylabel);
+    put(o, "</text>\n");
+}
+
+static void chart_close(struct out *o)
+{
+    put(o, "</svg></figure>\n");
+}
+
+/* A polyline of one field of the samples; field: 0 pending, 1 cold, 2 warm. */
+static double sample_value(const struct sim_sample *s, int field)
+{
+    return field == 0 ? s->pods_pending
+                      : field == 1 ? (double)s->launches_cold : (double)s->launches_warm;
+}
+
+static void polyline(struct out *o, const struct frame *f, const struct sim_sample *s, size_t n,
+                     int field, const char *cls)
+{
+    pf(o, "<polyline class=\"%s\" points=\"%.1f,%.1f", cls, px(f, 0), py(f, 0));
+    for (size_t i = 0; i < n; i++)
+        pf(o, " %.1f,%.1f", px(f, (double)s[i].t / 60e9), py(f, sample_value(&s[i], field)));
+    put(o, "\"/>\n");
+}
+
+static void chart_pending(struct out *o, const struct sim_sample *s, size_t n)
+{
+    struct frame f = {1, 1};
+    double ymax = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i].pods_pending > ymax)
+            ymax = s[i].pods_pending;
+    f.xmax = nice_max(n ? (double)s[n - 1].t / 60e9 : 1);
+    f.ymax = nice_max(ymax);
+    chart_open(o, "Pods pending over time", &f, "minutes", "pods pending");
+    polyline(o, &f, s, n, 0, "pending");
+    chart_close(o);
+}
+
+static void chart_launches(struct out *o, const struct sim_sample *s, size_t n)
+{
+    struct frame f = {1, 1};
+    double ymax = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((double)s[i].launches_cold > ymax)
+            ymax = (double)s[i].launches_cold;
+        if ((double)s[i].launches_warm > ymax)
+            ymax = (double)s[i].launches_warm;
+    }
+    f.xmax = nice_max(n ? (double)s[n - 1].t / 60e9 : 1);
+    f.ymax = nice_max(ymax);
+    chart_open(o, "Launches by path (cumulative)", &f, "minutes", "launches");
+    polyline(o, &f, s, n, 1, "cold");
+    polyline(o, &f, s, n, 2, "warm");
+    pf(o, "<text class=\"legend cold\" x=\"%d\" y=\"%d\">cold launch</text>\n", M_LEFT + 8,
+       M_TOP + 12);
+    pf(o, "<text class=\"legend warm\" x=\"%d\" y=\"%d\">warm start</text>\n", M_LEFT + 8,
+       M_TOP + 28);
+    chart_close(o);
+}
+
+static void chart_waits(struct out *o, const double *w, size_t n)
+{
+    unsigned long bins[HIST_BINS] = {0};
+    unsigned long top = 0;
+    struct frame f;
+    double width;
+
+    f.xmax = nice_max(n ? w[n - 1] : 1);
+    width = f.xmax / HIST_BINS;
+    for (size_t i = 0; i < n; i++) {
+        size_t b = (size_t)(w[i] / width);
+        bins[b < HIST_BINS ? b : HIST_BINS - 1]++;
+    }
+    for (size_t b = 0; b < HIST_BINS; b++)
+        if (bins[b] > top)
+            top = bins[b];
+    f.ymax = nice_max((double)top);
+    chart_open(o, "Distribution of pod wait (pending to bound)", &f, "seconds", "pods");
+    for (size_t b = 0; b < HIST_BINS; b++) {
+        if (!bins[b])
+            continue;
+        double x0 = px(&f, width * (double)b), x1 = px(&f, width * (double)(b + 1));
+        double y = py(&f, (double)bins[b]);
+        pf(o, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
+              "<title>%lu pods</title></rect>\n",
+           x0 + 1, y, x1 - x0 - 2 > 1 ? x1 - x0 - 2 : 1, (CHART_H - M_BOTTOM) - y, bins[b]);
+    }
+    chart_close(o);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* HTML                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+static const char style[] =
+    "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:60em}"
+    "table{border-collapse:collapse;margin:1em 0}"
+    "td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}"
+    "td.v{text-align:right;font-variant-numeric:tabular-nums}"
+    "figure{margin:1.5em 0}figcaption{font-weight:600;margin-bottom:.3em}"
+    ".axis{stroke:#444;stroke-width:1}.grid{stroke:#ddd;stroke-width:1}"
+    ".tick,.label,.legend{font-size:11px;fill:#444}"
+    "polyline{fill:none;stroke-width:2}.pending{stroke:#c0392b}"
+    ".cold{stroke:#2c6fbb}.warm{stroke:#e08a00}"
+    "text.cold{fill:#2c6fbb;stroke:none}text.warm{fill:#e08a00;stroke:none}"
+    ".bar{fill:#2c6fbb}";
+
+int sim_report_html(const struct sim_tracker *t, const struct sim_report_info *info,
+                    struct core_buf *out)
+{
+    struct row rows[ROWS_MAX];
+    struct out o = {out, 0};
+    size_t len0, n, ns = 0, nw = 0;
+    const struct sim_sample *s;
+    const struct sim_boot_model *m;
+    double *waits = NULL;
+    const char *name = info && info->scenario ? info->scenario : "-";
+
+    if (!t || !out)
+        return CORE_E_INVAL;
+    len0 = out->len;
+    o.rc = sim_tracker_waits(t, &waits, &nw);
+    n = build_rows(t, info, rows);
+    s = sim_tracker_samples(t, &ns);
+    m = sim_tracker_boot_model(t);
+
+    put(&o, "<!DOCTYPE html>\n<html lang=\"en\">\n"
+            "<head><meta charset=\"utf-8\"/>\n<title>stoker sim: ");
+    esc(&o, name);
+    pf(&o, "</title>\n<style>%s</style></head>\n<body>\n<h1>stoker sim: ", style);
+    esc(&o, name);
+    put(&o, "</h1>\n");
+    if (info && info->notes && info->notes[0]) {
+        put(&o, "<p>");
+        esc(&o, info->notes);
+        put(&o, "</p>\n");
+    }
+    put(&o, "<h2>Summary</h2>\n<table>\n");
+    for (size_t i = 0; i < n; i++) {
+        put(&o, "<tr><th>");
+        esc(&o, rows[i].label);
+        put(&o, "</th><td class=\"v\">");
+        esc(&o, rows[i].value);
+        put(&o, "</td></tr>\n");
+    }
+    put(&o, "</table>\n<h2>Charts</h2>\n");
+    chart_pending(&o, s, ns);
+    chart_launches(&o, s, ns);
+    chart_waits(&o, waits, nw);
+    put(&o, "<h2>Boot model</h2>\n<table>\n<tr><th>step</th><th>median</th><th>sigma</th>"
+            "<th>clamp</th><th>source</th></tr>\n");
+    for (int i = 0; m && i < SIM_BOOT_COUNT; i++) {
+        const struct sim_boot_param *p = &m->step[i];
+        put(&o, "<tr><td>");
+        esc(&o, p->name ? p->name : "?");
+        pf(&o, "</td><td class=\"v\">%.1f s</td><td class=\"v\">%.2f</td>"
+               "<td class=\"v\">%.1f-%.1f s</td><td>",
+           p->median_s, p->sigma, p->min_s, p->max_s);
+        esc(&o, p->source ? p->source : "");
+        put(&o, "</td></tr>\n");
+    }
+    put(&o, "</table>\n</body>\n</html>\n");
+    core_free(waits);
+    return finish(&o, len0);
+}

@@ -11,6 +11,7 @@
  */
 #include "cli/cli.h"
 
+#include "aws/aws.h"
 #include "controller/controller.h"
 #include "core/core.h"
 #include "sim/sim.h"
@@ -66,6 +67,17 @@ struct run {
     int restarts;
 };
 
+/* Reaction percentiles across restarts: those of the controller that took the most samples
+ * (each controller's samples are its own; merging percentiles is not possible). */
+static void keep_reaction(struct controller_stats *acc, const struct controller_stats *s)
+{
+    if (s->reaction_samples > acc->reaction_samples) {
+        acc->reaction_samples = s->reaction_samples;
+        acc->reaction_p50 = s->reaction_p50;
+        acc->reaction_p99 = s->reaction_p99;
+    }
+}
+
 static void add_stats(struct controller_stats *acc, const struct controller_stats *s)
 {
     acc->batches += s->batches;
@@ -107,7 +119,8 @@ static void progress(FILE *out, struct run *r, core_ns t)
 static int write_report(const char *path, const struct core_buf *b, FILE *errout)
 {
     char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return -1; /* checked before the run */
     FILE *f = fopen(tmp, "w");
     if (!f) {
         fprintf(errout, "stoker sim: cannot write %s\n", tmp);
@@ -183,10 +196,32 @@ int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
         return CLI_EXIT_USAGE;
     }
     int show = strcmp(prog, "on") == 0 || (strcmp(prog, "auto") == 0 && isatty(fileno(out)));
+    /* Where the results go is checked before the run, not after it. */
+    char tmp_report[4096];
+    if (!*report || (size_t)snprintf(tmp_report, sizeof(tmp_report), "%s.tmp", report) >=
+                        sizeof(tmp_report)) {
+        fprintf(errout, "stoker sim: --report: expected a file path (at most %zu bytes)\n",
+                sizeof(tmp_report) - 5);
+        return CLI_EXIT_USAGE;
+    }
+    FILE *probe = fopen(tmp_report, "w");
+    if (!probe) {
+        fprintf(errout, "stoker sim: --report: cannot write %s\n", report);
+        return CLI_EXIT_USAGE;
+    }
+    fclose(probe);
+    (void)remove(tmp_report);
 
     struct run r;
     memset(&r, 0, sizeof(r));
     r.sc = sc;
+    if (logpath) {
+        r.logf = fopen(logpath, "w");
+        if (!r.logf) {
+            fprintf(errout, "stoker sim: --log: cannot open %s\n", logpath);
+            return CLI_EXIT_USAGE;
+        }
+    }
     struct core_err err = {0};
     struct sim_world_opts wo;
     int exit_code = CLI_EXIT_FAIL;
@@ -197,14 +232,9 @@ int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
         fprintf(errout, "stoker sim: %s\n", err.message);
         goto out;
     }
-    if (logpath) {
-        r.logf = fopen(logpath, "w");
-        if (!r.logf) {
-            fprintf(errout, "stoker sim: --log: cannot open %s\n", logpath);
-            exit_code = CLI_EXIT_USAGE;
-            goto out;
-        }
-        r.log = core_log_new(r.logf, CORE_LOG_LOGFMT, CORE_LOG_INFO, r.w->clock);
+    if (r.logf && !(r.log = core_log_new(r.logf, CORE_LOG_LOGFMT, CORE_LOG_INFO, r.w->clock))) {
+        fprintf(errout, "stoker sim: --log: out of memory\n");
+        goto out;
     }
     r.copts.cluster_name = SIM_AWS_CLUSTER;
     r.copts.cluster_endpoint = "https://sim.invalid";
@@ -225,16 +255,20 @@ int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
             struct controller_stats st;
             controller_get_stats(r.ctl, &st);
             add_stats(&r.prev, &st);
+            keep_reaction(&r.prev, &st);
             controller_free(r.ctl); /* as if killed: nothing is released or finished */
             r.ctl = NULL;
             r.restarts++;
             if (start_controller(&r, errout) != 0)
                 goto out;
         }
-        if (core_loop_run_once(r.w->loop, end - now, &err) < 0) {
+        int more = core_loop_run_once(r.w->loop, end - now, &err);
+        if (more < 0) {
             fprintf(errout, "stoker sim: %s\n", err.message);
             goto out;
         }
+        if (more == 0)
+            break; /* nothing left to happen: the world is at rest */
         if (show && wall_now() - last_print > 0.2) {
             last_print = wall_now();
             progress(out, &r, core_loop_now(r.w->loop) - start);
@@ -248,13 +282,35 @@ int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
     struct controller_stats st;
     controller_get_stats(r.ctl, &st);
     add_stats(&st, &r.prev);
-    char notes[256];
-    snprintf(notes, sizeof(notes), "controller restarts: %d", r.restarts);
+    keep_reaction(&st, &r.prev);
+    /* EC2 calls by action (sorted by name: the client's iteration order is not), so a reader
+     * can tell the launch path's calls from the periodic ones. */
+    char notes[2048];
+    size_t used = (size_t)snprintf(notes, sizeof(notes), "controller restarts: %d; EC2 calls:",
+                                   r.restarts);
+    struct aws_action_stats as[64];
+    size_t nas = 0, it = 0;
+    while (nas < 64 && aws_client_stats_next(r.w->awsc, &it, &as[nas]))
+        if (strcmp(as[nas].service, "ec2") == 0)
+            nas++;
+    for (size_t i = 1; i < nas; i++)
+        for (size_t j = i; j > 0 && strcmp(as[j - 1].action, as[j].action) > 0; j--) {
+            struct aws_action_stats t = as[j];
+            as[j] = as[j - 1];
+            as[j - 1] = t;
+        }
+    unsigned long ec2_total = 0;
+    for (size_t i = 0; i < nas; i++) {
+        ec2_total += as[i].calls;
+        if (used < sizeof(notes))
+            used += (size_t)snprintf(notes + used, sizeof(notes) - used, " %s %lu", as[i].action,
+                                     as[i].calls);
+    }
     struct sim_report_info info = {
         .scenario = sc->name,
         .seed = seed,
         .wall_seconds = wall_now() - t0,
-        .ec2_calls = st.ec2_calls,
+        .ec2_calls = ec2_total, /* every call: the controller's, the refresher's, AMIs' */
         .reaction_p50_s = (double)st.reaction_p50 / 1e9,
         .reaction_p99_s = (double)st.reaction_p99 / 1e9,
         .notes = notes,
@@ -268,7 +324,12 @@ int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
     }
     fputs(core_buf_cstr(&b), out);
     core_buf_reset(&b);
-    if (sim_report_html(r.tr, &info, &b) != 0 || write_report(report, &b, errout) != 0) {
+    if (sim_report_html(r.tr, &info, &b) != 0) {
+        fprintf(errout, "stoker sim: the HTML report did not render\n");
+        core_buf_cleanup(&b);
+        goto out;
+    }
+    if (write_report(report, &b, errout) != 0) {
         core_buf_cleanup(&b);
         goto out;
     }

@@ -122,10 +122,18 @@ static int cmp_ns(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The most recent samples kept; older ones are overwritten (a long-running controller must
+ * not grow without bound, and percentiles over the recent past are what an operator wants). */
+#define REACTION_KEEP 65536
+
 void controller_reaction(struct controller *c, core_ns d)
 {
     if (d < 0)
         d = 0;
+    if (c->nreaction == REACTION_KEEP) {
+        c->reaction[c->reaction_next++ % REACTION_KEEP] = d;
+        return;
+    }
     if (c->nreaction == c->capreaction) {
         size_t n = c->capreaction ? c->capreaction * 2 : 256;
         core_ns *v = core_realloc(c->reaction, n * sizeof(*v));
@@ -429,6 +437,24 @@ struct version_ctx {
     struct controller_op op;
 };
 
+#define VERSION_RETRY_MIN ((core_ns)2 * CORE_NS_PER_S)
+#define VERSION_RETRY_MAX ((core_ns)60 * CORE_NS_PER_S)
+
+static int ask_version(struct controller *c, struct core_err *err);
+
+static void version_retry(void *ud)
+{
+    struct controller *c = ud;
+    c->version_timer = NULL;
+    struct core_err err = {0};
+    if (ask_version(c, &err) != 0) {
+        c->version_backoff = c->version_backoff ? c->version_backoff * 2 : VERSION_RETRY_MIN;
+        if (c->version_backoff > VERSION_RETRY_MAX)
+            c->version_backoff = VERSION_RETRY_MAX;
+        c->version_timer = core_loop_timer_add(c->loop, c->version_backoff, version_retry, c);
+    }
+}
+
 static void version_done(void *ud, int rc, json_t *obj, const struct core_err *err)
 {
     struct version_ctx *v = ud;
@@ -439,9 +465,16 @@ static void version_done(void *ud, int rc, json_t *obj, const struct core_err *e
     const char *major = rc ? NULL : json_string_value(json_object_get(obj, "major"));
     const char *minor = rc ? NULL : json_string_value(json_object_get(obj, "minor"));
     if (!major || !minor) {
-        controller_log(c, CORE_LOG_ERROR, "controller", NULL,
-                       "cannot learn the Kubernetes version; pass --k8s-version", "error",
-                       err ? err->message : "no major/minor in /version", (const char *)NULL);
+        /* Without the version no AMI resolves: keep asking (the API server may be coming up,
+         * a token may not be ready yet); readiness stays false meanwhile. */
+        c->version_backoff = c->version_backoff ? c->version_backoff * 2 : VERSION_RETRY_MIN;
+        if (c->version_backoff > VERSION_RETRY_MAX)
+            c->version_backoff = VERSION_RETRY_MAX;
+        controller_log(c, CORE_LOG_WARN, "controller", NULL,
+                       "cannot learn the Kubernetes version yet; retrying (or pass the version)",
+                       "error", err ? err->message : "no major/minor in /version",
+                       (const char *)NULL);
+        c->version_timer = core_loop_timer_add(c->loop, c->version_backoff, version_retry, c);
         return;
     }
     char buf[32];
@@ -457,6 +490,20 @@ static void version_done(void *ud, int rc, json_t *obj, const struct core_err *e
                    (const char *)NULL);
     if (c->leading)
         controller_nodeclass_resync(c);
+}
+
+static int ask_version(struct controller *c, struct core_err *err)
+{
+    struct version_ctx *vc = core_calloc(1, sizeof(*vc));
+    if (!vc)
+        return CORE_E_NOMEM;
+    controller_op_track(c, &vc->op);
+    int rc = k8s_request(c->k8s, "GET", "/version", NULL, NULL, NULL, 0, version_done, vc, err);
+    if (rc) {
+        controller_op_finish(&vc->op);
+        core_free(vc);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -594,16 +641,9 @@ int controller_start(struct controller *c, struct core_err *err)
             return rc;
     }
     if (!c->k8s_version) {
-        struct version_ctx *vc = core_calloc(1, sizeof(*vc));
-        if (!vc)
-            return CORE_E_NOMEM;
-        controller_op_track(c, &vc->op);
-        int rc = k8s_request(c->k8s, "GET", "/version", NULL, NULL, NULL, 0, version_done, vc, err);
-        if (rc) {
-            controller_op_finish(&vc->op);
-            core_free(vc);
+        int rc = ask_version(c, err);
+        if (rc)
             return rc;
-        }
     }
     if (!c->opts.leader_election) {
         c->leading = 1;
@@ -634,6 +674,8 @@ void controller_free(struct controller *c)
     if (!c)
         return;
     detach_ops(c);
+    if (c->version_timer)
+        core_loop_timer_cancel(c->loop, c->version_timer);
     if (c->leader) {
         struct controller_leader *lc = c->leader;
         lc->c = NULL;

@@ -65,6 +65,8 @@ struct controller {
     struct controller_opts opts;     /* strings point into `strings` */
     char *strings;
     char *k8s_version;               /* "1.31" once known */
+    struct core_timer *version_timer; /* retries /version until it answers */
+    core_ns version_backoff;
     char identity[256];
 
     /* Informers (typed values). */
@@ -87,6 +89,7 @@ struct controller {
     /* Reaction-time samples (pod first seen pending → first launch call serving it). */
     core_ns *reaction;
     size_t nreaction, capreaction;
+    size_t reaction_next;            /* ring position once full */
     /* Launch latency histogram buckets (seconds), by path: 0 cold, 1 warm. */
     unsigned long launch_hist[2][12];
     double launch_sum[2];

@@ -1018,58 +1018,19 @@ static void lt_create(struct controller *c, struct cold *x)
     }
 }
 
-static void on_lt_described(void *ud, int rc, const struct aws_ec2_launch_templates *res,
-                            const struct core_err *err)
-{
-    struct cold *x = ud;
-    struct controller *c = controller_op_finish(&x->j.op);
-    if (!c) {
-        cold_free(&x->j);
-        return;
-    }
-    if (rc) {
-        cold_fail(c, x, rc, err);
-        return;
-    }
-    if (res->n > 0) {
-        lt_remember(c, x->g[x->gi].name, 0);
-        x->gi++;
-        cold_templates(c, x);
-        return;
-    }
-    lt_create(c, x);
-}
-
-/* Makes sure every group's template exists (one at a time), then launches. */
+/* Makes sure every group's template exists (one at a time), then launches. A template this
+ * process has not seen is created straight away: "already exists" is as good as created (a
+ * restarted controller, another replica), and asking first would cost a call on every miss. */
 static void cold_templates(struct controller *c, struct cold *x)
 {
     struct controller_launch *L = c->launch;
-    struct aws_ec2_describe_launch_templates_req req;
-    struct aws_ec2_filter f;
-    const char *name;
-    struct core_err err;
-    int rc;
-
     while (x->gi < x->ng && core_map_get(L->templates, x->g[x->gi].name, NULL))
         x->gi++;
     if (x->gi == x->ng) {
         cold_fleet(c, x);
         return;
     }
-    name = x->g[x->gi].name;
-    memset(&req, 0, sizeof req);
-    f.name = "launch-template-name";
-    f.values = &name;
-    f.nvalues = 1;
-    req.filters = &f;
-    req.nfilters = 1;
-    controller_op_track(c, &x->j.op);
-    controller_count_ec2(c);
-    core_err_clear(&err);
-    if ((rc = aws_ec2_describe_launch_templates(c->aws, &req, on_lt_described, x, &err)) != 0) {
-        (void)controller_op_finish(&x->j.op);
-        cold_fail(c, x, rc, &err);
-    }
+    lt_create(c, x);
 }
 
 static void cold_run(struct controller *c, struct job *j)

@@ -329,6 +329,54 @@ static void test_restart_mid_scale_out(void)
     tests_simctl_close(&s);
 }
 
+/* ---- two replicas ------------------------------------------------------------------------- */
+
+static int one_leads(struct tests_simctl *s, void *ud)
+{
+    struct controller *other = ud;
+    return controller_leading(s->ctl) || controller_leading(other);
+}
+
+static void test_two_replicas(void)
+{
+    struct tests_simctl s;
+    open_scenario(&s, "steady", 31);
+    s.opts.leader_election = 1;
+    s.opts.identity = "replica-a";
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    struct controller_opts o2 = s.opts;
+    o2.identity = "replica-b";
+    struct controller *b = NULL;
+    struct core_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(controller_new(s.w->loop, s.w->k8sc, s.w->awsc, NULL, &o2, &b, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(controller_start(b, &err), 0);
+    CU_ASSERT_FATAL(tests_simctl_until(&s, one_leads, b, 60 * S));
+    /* Never both. */
+    for (int i = 0; i < 300; i++) {
+        tests_simctl_run(&s, S);
+        CU_ASSERT_FALSE(controller_leading(s.ctl) && controller_leading(b));
+    }
+    int a_led = controller_leading(s.ctl);
+    /* The leader dies without releasing its lease; the other takes over and finishes. */
+    if (a_led) {
+        tests_simctl_stop(&s);
+        s.ctl = b;
+        b = NULL;
+    } else {
+        controller_free(b);
+        b = NULL;
+    }
+    CU_ASSERT_FATAL(tests_simctl_until(&s, one_leads, NULL == b ? s.ctl : b, 120 * S));
+    const struct sim_scenario *sc = sim_scenario_find("steady");
+    tests_simctl_run(&s, sc->duration);
+    CU_ASSERT(controller_leading(s.ctl));
+    CU_ASSERT_EQUAL(pending_pods(&s), 0);
+    check_pairing(&s);
+    report("two replicas", &s);
+    controller_free(b);
+    tests_simctl_close(&s);
+}
+
 TESTS_SUITE(controller_e2e, "controller_e2e", NULL, NULL, TESTS_CASE(test_steady),
             TESTS_CASE(test_pvc_zones), TESTS_CASE(test_gpu_mix),
-            TESTS_CASE(test_restart_mid_scale_out))
+            TESTS_CASE(test_restart_mid_scale_out), TESTS_CASE(test_two_replicas))

@@ -9,6 +9,9 @@
  * two runs print the same bytes. Exit codes: 0 every pod served, 3 some pod unschedulable,
  * 2 usage or input errors (a message names the file, the document and the field), 1 internal
  * failures. Notes (ignored pods, defaulted NodeClasses) go to stderr; stdout holds the plan.
+ * Every object has a non-empty metadata.name (checked before any decoder runs); names are
+ * printed whole, never cut; claims generated from templates never replace a PVC of the files;
+ * what workloads expand to is bounded (PLAN_TEMPLATE_BUDGET) before any replica is built.
  */
 #include "cli/cli.h"
 
@@ -16,6 +19,7 @@
 #include "k8s/k8s.h"
 #include "launcher/launcher.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +32,24 @@
 #define PLAN_WRAP 100
 #define PLAN_DEFAULT_ZONES "us-east-1a,us-east-1b,us-east-1c"
 #define PLAN_DEFAULT_REGION "us-east-1"
+/* Longest zone or region name the offerings take (launcher/offerings.c keeps 64-byte names). */
+#define PLAN_NAME_MAX 63
+/* Bounds the bytes of pod template the workloads of all files may expand to (replicas x the
+ * template's compact JSON): each replica is decoded on its own, so the plan holds about twice
+ * this in decoded pods. */
+#define PLAN_TEMPLATE_BUDGET (128u * 1024u * 1024u)
+/* Bounds a pod or claim name printed (ns/name): above any two strings of one input file, so
+ * building one fails only for lack of memory. */
+#define PLAN_ID_MAX (2u * K8S_YAML_MAX_INPUT + 64u)
 
 struct plan_flags {
     const char *files[PLAN_MAX_FILES];
     size_t nfiles;
     const char *catalog;
     const char *zones;
+    const char *zone_v[LAUNCHER_MAX_ZONES]; /* the --zones list, pointing into zbuf */
+    size_t nzones;
+    char zbuf[4096];
     const char *region;
     double spot_discount;
     size_t max_types;
@@ -57,10 +73,11 @@ struct plan_in {
     size_t nds, cds;
     struct k8s_pvc **pvcs;
     size_t npvcs, cpvcs;
-    /* Claims of generic ephemeral volumes, kept apart until every file is read: a PVC of the
-     * same name given in the files wins (it is what the ephemeral controller made). */
-    struct k8s_pvc **eph;
-    size_t neph, ceph;
+    /* Claims made here from templates (generic ephemeral volumes, StatefulSet
+     * volumeClaimTemplates), kept apart until every file is read: a PVC of the same name given
+     * in the files wins whatever the document order (it is what the controller made). */
+    struct k8s_pvc **gen;
+    size_t ngen, cgen;
     struct k8s_pv **pvs;
     size_t npvs, cpvs;
     struct k8s_storage_class **scs;
@@ -68,6 +85,8 @@ struct plan_in {
     struct plan_ns *nss;
     size_t nnss, cnss;
     size_t ignored;
+    /* Bytes of pod template the workloads read so far expand to (PLAN_TEMPLATE_BUDGET). */
+    size_t template_bytes;
 };
 
 static void plan_usage(FILE *f)
@@ -102,6 +121,64 @@ static void plan_usage(FILE *f)
             LAUNCHER_SCHED_MAX_TYPES_LIMIT);
 }
 
+/* Splits --zones into zones[] (pointing into buf). Zones must be non-empty, unique and at most
+ * PLAN_NAME_MAX bytes, checked here so that the message names the flag. */
+static int split_zones(const char *arg, char *buf, size_t bufsz, const char **zones,
+                       size_t *nzones, FILE *errout)
+{
+    size_t n = 0;
+    char *p = buf;
+
+    if (core_strlcpy(buf, arg, bufsz) >= bufsz) {
+        fprintf(errout, "stoker plan: --zones: too long\n");
+        return CLI_EXIT_USAGE;
+    }
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (strlen(p) > PLAN_NAME_MAX) {
+            fprintf(errout, "stoker plan: --zones: zone name '%.*s...' is longer than %d bytes\n",
+                    PLAN_NAME_MAX, p, PLAN_NAME_MAX);
+            return CLI_EXIT_USAGE;
+        }
+        if (!*p || n >= LAUNCHER_MAX_ZONES) {
+            fprintf(errout, "stoker plan: --zones: expected 1 to %d comma-separated zone names, "
+                            "got '%s'\n", LAUNCHER_MAX_ZONES, arg);
+            return CLI_EXIT_USAGE;
+        }
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(zones[j], p) == 0) {
+                fprintf(errout, "stoker plan: --zones: zone '%s' given twice\n", p);
+                return CLI_EXIT_USAGE;
+            }
+        }
+        zones[n++] = p;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    *nzones = n;
+    return 0;
+}
+
+/* Whether s is a plain decimal: digits with at most one '.', at least one digit; no sign,
+ * exponent, hex, "inf" or surrounding space (all of which strtod would take). */
+static int plain_decimal(const char *s)
+{
+    size_t digits = 0, dots = 0;
+
+    for (; *s; s++) {
+        if (*s >= '0' && *s <= '9')
+            digits++;
+        else if (*s == '.' && dots++ == 0)
+            continue;
+        else
+            return 0;
+    }
+    return digits > 0;
+}
+
 static int parse_flags(int argc, char **argv, struct plan_flags *fl, FILE *out, FILE *errout)
 {
     memset(fl, 0, sizeof *fl);
@@ -126,15 +203,16 @@ static int parse_flags(int argc, char **argv, struct plan_flags *fl, FILE *out, 
         } else if ((v = cli_flag_value(argc, argv, &i, "--zones", &missing)) != NULL) {
             fl->zones = v;
         } else if ((v = cli_flag_value(argc, argv, &i, "--region", &missing)) != NULL) {
-            if (!*v) {
-                fprintf(errout, "stoker plan: --region: expected a region name\n");
+            if (!*v || strlen(v) > PLAN_NAME_MAX) {
+                fprintf(errout, "stoker plan: --region: expected a region name of 1 to %d "
+                                "bytes\n", PLAN_NAME_MAX);
                 return CLI_EXIT_USAGE;
             }
             fl->region = v;
         } else if ((v = cli_flag_value(argc, argv, &i, "--spot-discount", &missing)) != NULL) {
             char *end = NULL;
-            double d = strtod(v, &end);
-            if (!*v || !end || *end || !(d >= 0.0 && d < 1.0)) {
+            double d = plain_decimal(v) ? strtod(v, &end) : -1.0;
+            if (!end || *end || !(d >= 0.0 && d < 1.0)) {
                 fprintf(errout, "stoker plan: --spot-discount: expected a number in [0, 1), "
                                 "got '%s'\n", v);
                 return CLI_EXIT_USAGE;
@@ -173,42 +251,7 @@ static int parse_flags(int argc, char **argv, struct plan_flags *fl, FILE *out, 
         plan_usage(errout);
         return CLI_EXIT_USAGE;
     }
-    return 0;
-}
-
-/* Splits --zones into zones[] (pointing into buf). Zones must be non-empty and unique. */
-static int split_zones(const char *arg, char *buf, size_t bufsz, const char **zones,
-                       size_t *nzones, FILE *errout)
-{
-    size_t n = 0;
-    char *p = buf;
-
-    if (core_strlcpy(buf, arg, bufsz) >= bufsz) {
-        fprintf(errout, "stoker plan: --zones: too long\n");
-        return CLI_EXIT_USAGE;
-    }
-    for (;;) {
-        char *comma = strchr(p, ',');
-        if (comma)
-            *comma = '\0';
-        if (!*p || n >= LAUNCHER_MAX_ZONES) {
-            fprintf(errout, "stoker plan: --zones: expected 1 to %d comma-separated zone names, "
-                            "got '%s'\n", LAUNCHER_MAX_ZONES, arg);
-            return CLI_EXIT_USAGE;
-        }
-        for (size_t j = 0; j < n; j++) {
-            if (strcmp(zones[j], p) == 0) {
-                fprintf(errout, "stoker plan: --zones: zone '%s' given twice\n", p);
-                return CLI_EXIT_USAGE;
-            }
-        }
-        zones[n++] = p;
-        if (!comma)
-            break;
-        p = comma + 1;
-    }
-    *nzones = n;
-    return 0;
+    return split_zones(fl->zones, fl->zbuf, sizeof fl->zbuf, fl->zone_v, &fl->nzones, errout);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -253,9 +296,9 @@ static void plan_in_cleanup(struct plan_in *in)
         k8s_pvc_cleanup(in->pvcs[i]);
         core_free(in->pvcs[i]);
     }
-    for (size_t i = 0; i < in->neph; i++) {
-        k8s_pvc_cleanup(in->eph[i]);
-        core_free(in->eph[i]);
+    for (size_t i = 0; i < in->ngen; i++) {
+        k8s_pvc_cleanup(in->gen[i]);
+        core_free(in->gen[i]);
     }
     for (size_t i = 0; i < in->npvs; i++) {
         k8s_pv_cleanup(in->pvs[i]);
@@ -274,7 +317,7 @@ static void plan_in_cleanup(struct plan_in *in)
     core_free(in->classes);
     core_free(in->ds);
     core_free(in->pvcs);
-    core_free(in->eph);
+    core_free(in->gen);
     core_free(in->pvs);
     core_free(in->scs);
     core_free(in->nss);
@@ -351,7 +394,7 @@ static int add_ephemeral_claims(struct plan_in *in, const json_t *pod, const str
             json_decref(doc);
             return CORE_E_NOMEM;
         }
-        rc = push_pvc(doc, &in->eph, &in->neph, &in->ceph, err);
+        rc = push_pvc(doc, &in->gen, &in->ngen, &in->cgen, err);
         json_decref(doc);
         if (rc != 0) {
             core_err_prefix(err, "spec.volumes[%zu].ephemeral.volumeClaimTemplate", i);
@@ -361,11 +404,12 @@ static int add_ephemeral_claims(struct plan_in *in, const json_t *pod, const str
     return 0;
 }
 
-/* Moves each ephemeral claim to the PVCs unless the files hold one of that name. */
-static int merge_ephemeral_claims(struct plan_in *in)
+/* Moves each generated claim to the PVCs unless the files hold one of that name (or an earlier
+ * generated claim took it). */
+static int merge_generated_claims(struct plan_in *in)
 {
-    for (size_t i = 0; i < in->neph; i++) {
-        struct k8s_pvc *e = in->eph[i];
+    for (size_t i = 0; i < in->ngen; i++) {
+        struct k8s_pvc *e = in->gen[i];
         int given = 0;
         void *np;
 
@@ -378,16 +422,16 @@ static int merge_ephemeral_claims(struct plan_in *in)
             core_free(e);
         } else {
             if (!(np = grow(in->pvcs, in->npvcs, &in->cpvcs, sizeof *in->pvcs))) {
-                /* What was not moved yet stays owned by eph. */
-                memmove(in->eph, in->eph + i, (in->neph - i) * sizeof *in->eph);
-                in->neph -= i;
+                /* What was not moved yet stays owned by gen. */
+                memmove(in->gen, in->gen + i, (in->ngen - i) * sizeof *in->gen);
+                in->ngen -= i;
                 return CORE_E_NOMEM;
             }
             in->pvcs = np;
             in->pvcs[in->npvcs++] = e;
         }
     }
-    in->neph = 0;
+    in->ngen = 0;
     return 0;
 }
 
@@ -495,7 +539,7 @@ static int add_vct_claims(struct plan_in *in, const json_t *vcts, const char *st
             json_decref(pvcdoc);
             return CORE_E_NOMEM;
         }
-        rc = push_pvc(pvcdoc, &in->pvcs, &in->npvcs, &in->cpvcs, err);
+        rc = push_pvc(pvcdoc, &in->gen, &in->ngen, &in->cgen, err);
         json_decref(pvcdoc);
         if (rc != 0) {
             core_err_prefix(err, "spec.volumeClaimTemplates[%zu]", k);
@@ -507,14 +551,15 @@ static int add_vct_claims(struct plan_in *in, const json_t *vcts, const char *st
 
 /* Deployment, ReplicaSet, StatefulSet, Job: Pod documents built from spec.template, decoded by
  * k8s_pod_decode, named <name>-<i> (i from 0, as StatefulSets name theirs). */
-static int add_workload(struct plan_in *in, const json_t *doc, const char *kind,
-                        struct core_err *err)
+static int add_workload(struct plan_in *in, const json_t *doc, const char *kind, FILE *errout,
+                        const char *where, struct core_err *err)
 {
     const json_t *meta = json_object_get(doc, "metadata");
     const json_t *spec = json_object_get(doc, "spec");
     const json_t *tmpl, *tspec, *tlabels, *vcts = NULL;
     const char *name = json_string_value(json_object_get(meta, "name"));
     const char *ns = json_string_value(json_object_get(meta, "namespace"));
+    const char *node;
     int64_t count = 0;
     int rc;
 
@@ -534,6 +579,31 @@ static int add_workload(struct plan_in *in, const json_t *doc, const char *kind,
     if (!json_is_object(tmpl) || !json_is_object(tspec))
         return core_err_set(err, CORE_E_INVAL, "%s %s/%s: spec.template.spec: expected an object",
                             kind, ns, name);
+    node = json_string_value(json_object_get(tspec, "nodeName"));
+    if (node && *node) {
+        /* Pods bound already, like bare Pods with spec.nodeName: nothing to provision. */
+        fprintf(errout, "stoker plan: %s: %s %s/%s: pod template is bound to node %s; its %lld "
+                        "pod%s ignored\n", where, kind, ns, name, node, (long long)count,
+                count == 1 ? "" : "s");
+        in->ignored += (size_t)count;
+        return 0;
+    }
+    /* Each replica is a decoded copy of the template: bound what the files can expand to. */
+    if (count > 0) {
+        size_t tsize = json_dumpb(tmpl, NULL, 0, JSON_COMPACT);
+        size_t left = PLAN_TEMPLATE_BUDGET - in->template_bytes;
+        if (tsize == 0)
+            return core_err_set(err, CORE_E_INVAL, "%s %s/%s: spec.template: cannot be encoded",
+                                kind, ns, name);
+        if ((size_t)count > left / tsize)
+            return core_err_set(err, CORE_E_TOOBIG,
+                                "%s %s/%s: %lld replicas of a %zu-byte pod template exceed "
+                                "what the plan expands (%u MiB of pod templates over all "
+                                "workloads); plan fewer replicas",
+                                kind, ns, name, (long long)count, tsize,
+                                PLAN_TEMPLATE_BUDGET / (1024u * 1024u));
+        in->template_bytes += (size_t)count * tsize;
+    }
     tlabels = json_object_get(json_object_get(tmpl, "metadata"), "labels");
     if (strcmp(kind, "StatefulSet") == 0) {
         vcts = json_object_get(spec, "volumeClaimTemplates");
@@ -662,6 +732,15 @@ static int add_doc(struct plan_in *in, json_t *doc, FILE *errout, const char *wh
         return core_err_set(err, CORE_E_INVAL, "expected a Kubernetes object (a map)");
     if (!kind || !*kind)
         return core_err_set(err, CORE_E_INVAL, "kind: expected the object's kind");
+    /* The decoders take metadata.name as optional (objects being created may carry only
+     * generateName); everything here names objects by it, so every kind must give one. */
+    {
+        const json_t *name = json_object_get(json_object_get(doc, "metadata"), "name");
+        if (!json_is_string(name) || json_string_length(name) == 0)
+            return core_err_set(err, CORE_E_INVAL,
+                                "%s: metadata.name: expected a non-empty name (generateName "
+                                "is not planned)", kind);
+    }
     if (strcmp(kind, "Pod") == 0) {
         struct k8s_pod *p;
         if ((rc = default_namespace(doc)) != 0)
@@ -681,7 +760,7 @@ static int add_doc(struct plan_in *in, json_t *doc, FILE *errout, const char *wh
     }
     if (strcmp(kind, "Deployment") == 0 || strcmp(kind, "ReplicaSet") == 0 ||
         strcmp(kind, "StatefulSet") == 0 || strcmp(kind, "Job") == 0)
-        return add_workload(in, doc, kind, err);
+        return add_workload(in, doc, kind, errout, where, err);
     if (strcmp(kind, "DaemonSet") == 0) {
         if ((rc = default_namespace(doc)) != 0)
             return rc;
@@ -764,7 +843,7 @@ static int load_files(const struct plan_flags *fl, struct plan_in *in, FILE *err
         }
         k8s_yaml_docs_free(docs, ndocs);
     }
-    if (merge_ephemeral_claims(in) != 0) {
+    if (merge_generated_claims(in) != 0) {
         fprintf(errout, "stoker plan: out of memory\n");
         return CLI_EXIT_FAIL;
     }
@@ -845,17 +924,21 @@ static void req_values(const struct launcher_claim *c, const char *key, char *ou
     }
 }
 
-static void pod_id(const struct k8s_pod *p, char *out, size_t outsz)
+/* "ns/name" of the pod in b (replacing what it held), at full length: a cut name would not
+ * be the pod's, and cut inside a UTF-8 character it would not even be text. */
+static int pod_id(const struct k8s_pod *p, struct core_buf *b)
 {
-    snprintf(out, outsz, "%s/%s", p->meta.ns ? p->meta.ns : "default", p->meta.name);
+    core_buf_reset(b);
+    return core_buf_appendf(b, "%s/%s", p->meta.ns ? p->meta.ns : "default", p->meta.name);
 }
 
-/* The NodeClaim's name: <pool>-<n>, n (seq[ci]) counting that pool's claims from 1 in plan
- * order. */
-static void claim_name(const struct launcher_plan *plan, const struct launcher_sched_pool *pools,
-                       const size_t *seq, size_t ci, char *out, size_t outsz)
+/* The NodeClaim's name in b: <pool>-<n>, n (seq[ci]) counting that pool's claims from 1 in
+ * plan order. */
+static int claim_name(const struct launcher_plan *plan, const struct launcher_sched_pool *pools,
+                      const size_t *seq, size_t ci, struct core_buf *b)
 {
-    snprintf(out, outsz, "%s-%zu", pools[plan->claims[ci].pool].pool->meta.name, seq[ci]);
+    core_buf_reset(b);
+    return core_buf_appendf(b, "%s-%zu", pools[plan->claims[ci].pool].pool->meta.name, seq[ci]);
 }
 
 /* seq[] for claim_name (core_free), or NULL when out of memory. */
@@ -884,20 +967,28 @@ static double total_price(const struct launcher_plan *plan)
     return sum;
 }
 
-static void print_table(const struct launcher_plan *plan, const struct launcher_sched_pool *pools,
-                        const size_t *seq, const struct k8s_pod *const *pods, size_t npods,
-                        FILE *out)
+/* 0, or the core_buf error (out of memory) building a name. */
+static int print_table(const struct launcher_plan *plan, const struct launcher_sched_pool *pools,
+                       const size_t *seq, const struct k8s_pod *const *pods, size_t npods,
+                       FILE *out)
 {
-    for (size_t ci = 0; ci < plan->nclaims; ci++) {
+    struct core_buf name, id;
+    int rc = 0;
+
+    core_buf_init(&name, PLAN_ID_MAX);
+    core_buf_init(&id, PLAN_ID_MAX);
+    for (size_t ci = 0; rc == 0 && ci < plan->nclaims; ci++) {
         const struct launcher_claim *c = &plan->claims[ci];
-        char name[300], zones[512], ct[64], id[600];
+        char zones[512], ct[64];
         size_t col;
 
-        claim_name(plan, pools, seq, ci, name, sizeof name);
+        if ((rc = claim_name(plan, pools, seq, ci, &name)) != 0)
+            break;
         req_values(c, LAUNCHER_KEY_ZONE, zones, sizeof zones);
         req_values(c, LAUNCHER_KEY_CAPACITY_TYPE, ct, sizeof ct);
-        fprintf(out, "nodeclaim %s  pool=%s  zone(s)=%s  capacity=%s  $%.4f/h  types=", name,
-                pools[c->pool].pool->meta.name, zones, ct, c->ntypes ? c->prices[0] : 0.0);
+        fprintf(out, "nodeclaim %s  pool=%s  zone(s)=%s  capacity=%s  $%.4f/h  types=",
+                core_buf_cstr(&name), pools[c->pool].pool->meta.name, zones, ct,
+                c->ntypes ? c->prices[0] : 0.0);
         for (size_t t = 0; t < c->ntypes && t < PLAN_TABLE_TYPES; t++)
             fprintf(out, "%s%s", t ? "," : "", c->types[t]->name);
         if (c->ntypes > PLAN_TABLE_TYPES)
@@ -909,8 +1000,9 @@ static void print_table(const struct launcher_plan *plan, const struct launcher_
         col = 8;
         for (size_t k = 0; k < c->npods; k++) {
             size_t len;
-            pod_id(pods[c->pods[k]], id, sizeof id);
-            len = strlen(id) + (k + 1 < c->npods ? 1 : 0);
+            if ((rc = pod_id(pods[c->pods[k]], &id)) != 0)
+                break;
+            len = id.len + (k + 1 < c->npods ? 1 : 0);
             if (k > 0) {
                 if (col + 1 + len > PLAN_WRAP) {
                     fputs("\n        ", out);
@@ -920,50 +1012,92 @@ static void print_table(const struct launcher_plan *plan, const struct launcher_
                     col++;
                 }
             }
-            fprintf(out, "%s%s", id, k + 1 < c->npods ? "," : "");
+            fprintf(out, "%s%s", core_buf_cstr(&id), k + 1 < c->npods ? "," : "");
             col += len;
         }
         fputc('\n', out);
     }
-    fprintf(out, "%zu pod%s \xe2\x86\x92 %zu NodeClaim%s, $%.4f/hour (cheapest type each); %zu "
-                 "unschedulable\n",
-            npods, npods == 1 ? "" : "s", plan->nclaims, plan->nclaims == 1 ? "" : "s",
-            total_price(plan), plan->nunschedulable);
-    if (plan->nunschedulable > 0) {
-        fputs("unschedulable:\n", out);
-        for (size_t u = 0; u < plan->nunschedulable; u++) {
-            char id[600];
-            pod_id(pods[plan->unschedulable[u].pod], id, sizeof id);
-            fprintf(out, "  %s: %s\n", id, plan->unschedulable[u].reason);
-        }
+    if (rc == 0) {
+        fprintf(out, "%zu pod%s \xe2\x86\x92 %zu NodeClaim%s, $%.4f/hour (cheapest type each); "
+                     "%zu unschedulable\n",
+                npods, npods == 1 ? "" : "s", plan->nclaims, plan->nclaims == 1 ? "" : "s",
+                total_price(plan), plan->nunschedulable);
+        if (plan->nunschedulable > 0)
+            fputs("unschedulable:\n", out);
     }
+    for (size_t u = 0; rc == 0 && u < plan->nunschedulable; u++) {
+        if ((rc = pod_id(pods[plan->unschedulable[u].pod], &id)) == 0)
+            fprintf(out, "  %s: %s\n", core_buf_cstr(&id), plan->unschedulable[u].reason);
+    }
+    core_buf_cleanup(&name);
+    core_buf_cleanup(&id);
+    return rc;
 }
 
-/* Appends v to arr, taking the reference; 0 or CORE_E_NOMEM. */
-static int append(json_t *arr, json_t *v)
+/* Sets err from a failed json_pack_ex: out of memory, or a value jansson refuses (a string
+ * that is not UTF-8), which is a fault in the data, not a lack of memory. */
+static int pack_failed(const json_error_t *je, const char *what, struct core_err *err)
 {
-    return v && json_array_append_new(arr, v) == 0 ? 0 : CORE_E_NOMEM;
+    if (json_error_code(je) == json_error_out_of_memory)
+        return core_err_set(err, CORE_E_NOMEM, "out of memory");
+    return core_err_set(err, CORE_E_INVAL, "building the JSON output: %s: %s", what, je->text);
+}
+
+/* A JSON string of s, or NULL with err set. */
+static json_t *jstr(const char *s, const char *what, struct core_err *err)
+{
+    json_error_t je;
+    json_t *v = json_pack_ex(&je, 0, "s", s);
+
+    if (!v)
+        (void)pack_failed(&je, what, err);
+    return v;
+}
+
+/* Appends v to arr, taking the reference; v NULL means err is set already. */
+static int append(json_t *arr, json_t *v, struct core_err *err)
+{
+    if (!v)
+        return err->code ? err->code : core_err_set(err, CORE_E_NOMEM, "out of memory");
+    return json_array_append_new(arr, v) == 0 ? 0 : core_err_set(err, CORE_E_NOMEM,
+                                                                   "out of memory");
+}
+
+/* Sets key of o to v (taking the reference); v NULL means err is set already. */
+static int set(json_t *o, const char *key, json_t *v, struct core_err *err)
+{
+    if (!v)
+        return err->code ? err->code : core_err_set(err, CORE_E_NOMEM, "out of memory");
+    if (json_object_set_new(o, key, v) != 0)
+        return core_err_set(err, CORE_E_INVAL, "building the JSON output: cannot add key "
+                            "'%s' (out of memory, or not UTF-8)", key);
+    return 0;
 }
 
 static json_t *claim_json(const struct launcher_plan *plan,
                           const struct launcher_sched_pool *pools, const size_t *seq,
-                          const struct k8s_pod *const *pods, size_t ci)
+                          const struct k8s_pod *const *pods, size_t ci, struct core_buf *name,
+                          struct core_buf *id, struct core_err *err)
 {
     const struct launcher_claim *c = &plan->claims[ci];
     json_t *o, *reqs, *res, *types, *podlist;
-    char name[300], q[64], id[600];
+    json_error_t je;
+    char q[64];
     int rc = 0;
 
-    claim_name(plan, pools, seq, ci, name, sizeof name);
-    o = json_pack("{s:s, s:s, s:[], s:{}, s:[], s:n, s:[]}", "name", name, "nodePool",
-                  pools[c->pool].pool->meta.name, "requirements", "requests", "instanceTypes",
-                  "warmInstance", "pods");
-    if (!o)
-        return NULL;
-    if (c->warm_id && json_object_set_new(o, "warmInstance", json_string(c->warm_id)) != 0) {
-        json_decref(o);
+    if (claim_name(plan, pools, seq, ci, name) != 0) {
+        core_err_set(err, CORE_E_NOMEM, "out of memory");
         return NULL;
     }
+    o = json_pack_ex(&je, 0, "{s:s, s:s, s:[], s:{}, s:[], s:n, s:[]}", "name",
+                     core_buf_cstr(name), "nodePool", pools[c->pool].pool->meta.name,
+                     "requirements", "requests", "instanceTypes", "warmInstance", "pods");
+    if (!o) {
+        (void)pack_failed(&je, "NodeClaim", err);
+        return NULL;
+    }
+    if (c->warm_id)
+        rc = set(o, "warmInstance", jstr(c->warm_id, "warmInstance", err), err);
     reqs = json_object_get(o, "requirements");
     res = json_object_get(o, "requests");
     types = json_object_get(o, "instanceTypes");
@@ -971,32 +1105,34 @@ static json_t *claim_json(const struct launcher_plan *plan,
     for (size_t i = 0; rc == 0 && i < c->nrequirements; i++) {
         const struct k8s_requirement *r = &c->requirements[i];
         json_t *vals = json_array(), *jr = NULL;
-        rc = vals ? 0 : CORE_E_NOMEM;
+        rc = vals ? 0 : core_err_set(err, CORE_E_NOMEM, "out of memory");
         for (size_t j = 0; rc == 0 && j < r->values.n; j++)
-            rc = append(vals, json_string(r->values.v[j]));
-        if (rc == 0)
-            jr = json_pack("{s:s, s:s, s:O}", "key", r->key, "operator", op_name(r->op),
-                           "values", vals);
+            rc = append(vals, jstr(r->values.v[j], "requirement value", err), err);
+        if (rc == 0 && !(jr = json_pack_ex(&je, 0, "{s:s, s:s, s:O}", "key", r->key, "operator",
+                                           op_name(r->op), "values", vals)))
+            rc = pack_failed(&je, "requirement", err);
         json_decref(vals);
-        if (jr && r->min_values > 0 &&
-            json_object_set_new(jr, "minValues", json_integer(r->min_values)) != 0) {
-            json_decref(jr);
-            jr = NULL;
-        }
+        if (rc == 0 && r->min_values > 0)
+            rc = set(jr, "minValues", json_integer(r->min_values), err);
         if (rc == 0)
-            rc = append(reqs, jr);
+            rc = append(reqs, jr, err);
+        else
+            json_decref(jr);
     }
     for (size_t i = 0; rc == 0 && i < c->requests.n; i++) {
         k8s_quantity_format_milli(c->requests.v[i].milli, q, sizeof q);
-        if (json_object_set_new(res, c->requests.v[i].name, json_string(q)) != 0)
-            rc = CORE_E_NOMEM;
+        rc = set(res, c->requests.v[i].name, jstr(q, "request", err), err);
     }
-    for (size_t i = 0; rc == 0 && i < c->ntypes; i++)
-        rc = append(types, json_pack("{s:s, s:f}", "name", c->types[i]->name, "priceUSDPerHour",
-                                     c->prices[i]));
+    for (size_t i = 0; rc == 0 && i < c->ntypes; i++) {
+        json_t *t = json_pack_ex(&je, 0, "{s:s, s:f}", "name", c->types[i]->name,
+                                 "priceUSDPerHour", c->prices[i]);
+        rc = t ? append(types, t, err) : pack_failed(&je, "instance type", err);
+    }
     for (size_t i = 0; rc == 0 && i < c->npods; i++) {
-        pod_id(pods[c->pods[i]], id, sizeof id);
-        rc = append(podlist, json_string(id));
+        if (pod_id(pods[c->pods[i]], id) != 0)
+            rc = core_err_set(err, CORE_E_NOMEM, "out of memory");
+        else
+            rc = append(podlist, jstr(core_buf_cstr(id), "pod", err), err);
     }
     if (rc != 0) {
         json_decref(o);
@@ -1005,35 +1141,47 @@ static json_t *claim_json(const struct launcher_plan *plan,
     return o;
 }
 
+/* 0, or an error in err: CORE_E_NOMEM, CORE_E_INVAL (a value JSON cannot hold) or -EIO
+ * (writing failed). */
 static int print_json(const struct launcher_plan *plan, const struct launcher_sched_pool *pools,
                       const size_t *seq, const struct k8s_pod *const *pods, size_t npods,
-                      size_t ignored, FILE *out)
+                      size_t ignored, FILE *out, struct core_err *err)
 {
     json_t *root, *claims, *uns;
-    char id[600];
+    json_error_t je;
+    struct core_buf name, id;
     int rc = 0;
 
-    root = json_pack("{s:[], s:[], s:{s:I, s:I, s:f, s:I, s:I}}", "nodeClaims", "unschedulable",
-                     "summary", "pods", (json_int_t)npods, "nodeClaims",
-                     (json_int_t)plan->nclaims, "pricePerHourUSD", total_price(plan),
-                     "unschedulable", (json_int_t)plan->nunschedulable, "ignoredPods",
-                     (json_int_t)ignored);
+    root = json_pack_ex(&je, 0, "{s:[], s:[], s:{s:I, s:I, s:f, s:I, s:I}}", "nodeClaims",
+                        "unschedulable", "summary", "pods", (json_int_t)npods, "nodeClaims",
+                        (json_int_t)plan->nclaims, "pricePerHourUSD", total_price(plan),
+                        "unschedulable", (json_int_t)plan->nunschedulable, "ignoredPods",
+                        (json_int_t)ignored);
     if (!root)
-        return CORE_E_NOMEM;
+        return pack_failed(&je, "summary", err);
+    core_buf_init(&name, PLAN_ID_MAX);
+    core_buf_init(&id, PLAN_ID_MAX);
     claims = json_object_get(root, "nodeClaims");
     uns = json_object_get(root, "unschedulable");
     for (size_t i = 0; rc == 0 && i < plan->nclaims; i++)
-        rc = append(claims, claim_json(plan, pools, seq, pods, i));
+        rc = append(claims, claim_json(plan, pools, seq, pods, i, &name, &id, err), err);
     for (size_t i = 0; rc == 0 && i < plan->nunschedulable; i++) {
-        pod_id(pods[plan->unschedulable[i].pod], id, sizeof id);
-        rc = append(uns, json_pack("{s:s, s:s}", "pod", id, "reason",
-                                   plan->unschedulable[i].reason));
+        json_t *u;
+        if (pod_id(pods[plan->unschedulable[i].pod], &id) != 0) {
+            rc = core_err_set(err, CORE_E_NOMEM, "out of memory");
+            break;
+        }
+        u = json_pack_ex(&je, 0, "{s:s, s:s}", "pod", core_buf_cstr(&id), "reason",
+                         plan->unschedulable[i].reason);
+        rc = u ? append(uns, u, err) : pack_failed(&je, "unschedulable pod", err);
     }
     if (rc == 0 && json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
                                               JSON_REAL_PRECISION(10)) != 0)
-        rc = CORE_E_NOMEM;
+        rc = core_err_set(err, -EIO, "writing the plan failed");
     if (rc == 0)
         fputc('\n', out);
+    core_buf_cleanup(&name);
+    core_buf_cleanup(&id);
     json_decref(root);
     return rc;
 }
@@ -1082,24 +1230,19 @@ static int run_plan(const struct plan_flags *fl, FILE *out, FILE *errout)
     struct launcher_sched_pool *pools = NULL;
     struct launcher_sched_namespace *nss = NULL;
     size_t *seq = NULL;
-    const char *zones[LAUNCHER_MAX_ZONES];
-    char zbuf[4096];
-    size_t nzones = 0;
     struct core_err err;
     int rc;
 
     memset(&in, 0, sizeof in);
     memset(&si, 0, sizeof si);
     core_err_clear(&err);
-    if ((rc = split_zones(fl->zones, zbuf, sizeof zbuf, zones, &nzones, errout)) != 0)
-        goto done;
     if ((rc = load_catalog(fl, &cat, errout)) != 0)
         goto done;
     if ((rc = load_files(fl, &in, errout)) != 0)
         goto done;
     if ((rc = check_unique_pods(&in, errout)) != 0)
         goto done;
-    if (launcher_offerings_default(cat, fl->region, zones, nzones, fl->spot_discount, &offs,
+    if (launcher_offerings_default(cat, fl->region, fl->zone_v, fl->nzones, fl->spot_discount, &offs,
                                    &err) != 0) {
         fprintf(errout, "stoker plan: offerings: %s\n", err.message);
         rc = err.code == CORE_E_NOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
@@ -1150,10 +1293,13 @@ static int run_plan(const struct plan_flags *fl, FILE *out, FILE *errout)
     if (!(seq = claim_seq(plan, in.npools)))
         goto nomem;
     if (fl->json) {
-        if (print_json(plan, pools, seq, si.pods, in.npods, in.ignored, out) != 0)
-            goto nomem;
-    } else {
-        print_table(plan, pools, seq, si.pods, in.npods, out);
+        core_err_clear(&err);
+        if (print_json(plan, pools, seq, si.pods, in.npods, in.ignored, out, &err) != 0) {
+            fprintf(errout, "stoker plan: %s\n", err.message);
+            goto done;
+        }
+    } else if (print_table(plan, pools, seq, si.pods, in.npods, out) != 0) {
+        goto nomem;
     }
     fflush(out);
     if (ferror(out)) {

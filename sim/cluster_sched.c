@@ -4,13 +4,18 @@
  *
  * How it runs: in-process watches on pods, nodes, claims and storage classes (and
  * sim_cluster_sched_kick from the kubelets) arm one batch timer, opts.schedule_delay after the
- * first change; a batch lists everything afresh, so it never acts on a stale cache and a lost
- * event costs at most a delay. A batch:
- *   1. decodes Nodes (k8s_node_decode); usable = Ready condition True and not unschedulable;
- *   2. decodes Pods: a pod bound to a Node that does not exist is deleted (pod GC); a bound,
- *      non-terminal pod adds its effective request (k8s_pod_spec.requests: containers, init
- *      containers, overhead, "pods" = 1) to its node's usage; unbound pods of the default
- *      scheduler that are not being deleted and not terminal are pending;
+ * first change. Pods and Nodes are cached, decoded, from an initial list plus the pod and node
+ * watches (events older than the cached resourceVersion are ignored), as kube-scheduler's
+ * informer cache does: at thousands of pods a batch that listed and decoded everything afresh
+ * cost seconds. The cache keeps, per node name, the summed requests of its bound non-terminal
+ * pods, and the set of pending pods. Claims, volumes and classes (few) are listed per batch.
+ * A batch:
+ *   1. takes the cached Nodes; usable = Ready condition True and not unschedulable;
+ *   2. deletes pods bound to a Node that does not exist (pod GC; looked for only after a Node
+ *      went away or a pod bound to an unknown Node appeared); takes the pending pods: unbound
+ *      pods of the default scheduler that are not being deleted and not terminal; a bound,
+ *      non-terminal pod's effective request (k8s_pod_spec.requests: containers, init
+ *      containers, overhead, "pods" = 1) counts on its node;
  *   3. provisions every unbound claim of an Immediate class (zone with most usable nodes);
  *   4. schedules the pending pods in creation order (then namespace/name): claims first
  *      (missing, being deleted, unbound without a WaitForFirstConsumer class: the pod waits or
@@ -20,16 +25,28 @@
  *      affinity, resources, volume topology; the node with the most free cpu and memory
  *      (least-requested, non-zero defaults for best-effort pods as kube-scheduler uses) wins,
  *      ties by name. WaitForFirstConsumer claims get their PV in the winner's zone and are
- *      bound before the pod is bound.
+ *      bound before the pod is bound. A bound pod is "assumed" on its node at once (its usage
+ *      counts) until its own event confirms it.
+ *
+ * Equivalent pods (same spec, no claims) that follow a pod which fit nowhere, with nothing
+ * bound in between, fit nowhere either and get its message without another look at every
+ * node: a burst of thousands of identical pending pods costs one scan per batch.
+ *
+ * The Unschedulable condition follows kube-scheduler's per-pod backoff: a pod whose condition
+ * already says Unschedulable gets a new message only once its backoff has passed (1 s after
+ * the first write, doubling up to 10 s), since a real scheduler retries (and rewrites) a pod no
+ * sooner. Binding is not delayed: every pending pod is tried in every batch.
  *
  * Invariants:
  *  - A batch is idempotent: given an unchanged API it writes nothing (the Unschedulable
  *    condition is written only when its message changes), so the events its own writes cause
  *    end in a quiet batch instead of a loop.
+ *  - A pod's usage is counted on at most one node name (the one it was counted on is kept
+ *    with the requests counted), so every change of the pod first takes back what it added.
  *  - Usage is updated as pods are bound within a batch, so a batch never overcommits a node.
  *  - PV names (pvc-<claim uid>) and volume handles (hash of the uid) depend only on the claim,
  *    so re-provisioning after a failed claim update finds the PV it already created.
- *  - No state survives a batch except the watches and the timer.
+ *  - Nothing but the caches, the watches and the timer survives a batch.
  */
 #include "sim/cluster_internal.h"
 
@@ -52,24 +69,51 @@
 #define NONZERO_MEM_MILLI (INT64_C(200) * 1024 * 1024 * 1000)
 #define MSG_MAX 1024u
 #define REASONS_MAX 64u
+/* kube-scheduler's default pod backoff: initial 1 s, doubling, at most 10 s. */
+#define BACKOFF_INITIAL CORE_NS_PER_S
+#define BACKOFF_MAX (10 * CORE_NS_PER_S)
 
 struct sched {
     struct sim_cluster *c;
     struct sim_kube_watch *w_pods, *w_nodes, *w_pvcs, *w_classes;
     struct core_timer *timer;
+    struct core_map *pods;    /* ns/name -> struct spod * (owned) */
+    struct core_map *pending; /* ns/name -> struct spod * (borrowed from pods) */
+    struct core_map *nodes;   /* name -> struct cnode * (owned) */
+    struct core_map *usage;   /* node name -> struct nuse * (owned; also for absent nodes) */
+    int gc;                   /* a pod may be bound to a Node that does not exist */
 };
 
-struct snode {
-    struct k8s_node n;
-    const char *zone;        /* borrowed from n's labels; NULL when unlabelled */
-    int ready;
+/* What the pods bound to one node name request. */
+struct nuse {
     struct k8s_res_list used;
     int64_t nz_cpu, nz_mem;  /* non-zero requests, for scoring */
 };
 
+struct snode {
+    struct k8s_node n;       /* in a batch: a shallow copy of the cached node */
+    const char *zone;        /* borrowed from n's labels; NULL when unlabelled */
+    int ready;
+    struct nuse *u;          /* the node's usage (in the batch; NULL in the cache) */
+};
+
+struct cnode {
+    struct snode sn;
+    int64_t rv;
+};
+
+/* A cached pod. */
 struct spod {
     struct k8s_pod p;
-    const json_t *obj;       /* borrowed from the batch's list */
+    const json_t *obj;       /* the stored object (immutable; a reference is held) */
+    int64_t rv;
+    char *counted_on;        /* the node name its requests count on; NULL = none */
+    struct k8s_res_list counted; /* the requests counted there */
+    int assumed;             /* bound by a batch; its own event has not arrived yet */
+    char *sig;               /* its spec, for equivalence (no claims); NULL = none */
+    int sig_done;
+    core_ns cond_at;         /* when the Unschedulable condition was last written */
+    unsigned cond_writes;    /* how many times in a row */
 };
 
 struct spvc {
@@ -86,7 +130,7 @@ struct batch {
     struct sched *s;
     struct snode *nodes;
     size_t nnodes;
-    struct spod *pending;
+    struct spod **pending;
     size_t npending;
     struct spvc *pvcs;
     size_t npvcs;
@@ -96,8 +140,15 @@ struct batch {
     size_t nscs;
     struct core_map *node_idx;  /* name -> index + 1 */
     struct core_map *pvc_idx;   /* ns/name -> index + 1 */
-    json_t *node_items, *pod_items, *pvc_items;
+    json_t *pvc_items;
+    struct core_map *memo;      /* spec -> struct memo * (pods that fit nowhere) */
+    uint64_t gen;               /* pods bound so far in this batch */
     int stop; /* usage could not be recorded: schedule no more in this batch */
+};
+
+struct memo {
+    uint64_t gen;
+    char msg[MSG_MAX];
 };
 
 /* What a pod's claims ask of a node. */
@@ -206,14 +257,15 @@ static void reasons_message(const struct reasons *r, size_t nnodes, char *out, s
 
 static void batch_cleanup(struct batch *b)
 {
-    for (size_t i = 0; i < b->nnodes; i++) {
-        k8s_node_cleanup(&b->nodes[i].n);
-        k8s_res_cleanup(&b->nodes[i].used);
-    }
-    core_free(b->nodes);
-    for (size_t i = 0; i < b->npending; i++)
-        k8s_pod_cleanup(&b->pending[i].p);
+    size_t it = 0;
+    const char *key;
+    void *val;
+
+    core_free(b->nodes); /* shallow copies: the cache owns the nodes */
     core_free(b->pending);
+    while (b->memo && core_map_next(b->memo, &it, &key, &val))
+        core_free(val);
+    core_map_free(b->memo);
     for (size_t i = 0; i < b->npvcs; i++)
         k8s_pvc_cleanup(&b->pvcs[i].p);
     core_free(b->pvcs);
@@ -225,31 +277,287 @@ static void batch_cleanup(struct batch *b)
     core_free(b->scs);
     core_map_free(b->node_idx);
     core_map_free(b->pvc_idx);
-    json_decref(b->node_items);
-    json_decref(b->pod_items);
     json_decref(b->pvc_items);
     memset(b, 0, sizeof *b);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* The cache                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+static int64_t obj_rv(const json_t *obj)
+{
+    const char *v = json_string_value(
+        json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+    int64_t rv = 0;
+    if (!v || core_parse_i64(v, 0, INT64_MAX, &rv) != 0)
+        return 0;
+    return rv;
+}
+
+static struct nuse *usage_of(struct sched *s, const char *node)
+{
+    struct nuse *u = core_map_get(s->usage, node, NULL);
+    if (u)
+        return u;
+    u = core_calloc(1, sizeof *u);
+    if (!u)
+        return NULL;
+    if (core_map_set(s->usage, node, u, NULL) != 0) {
+        core_free(u);
+        return NULL;
+    }
+    return u;
+}
+
+static int nuse_add(struct nuse *u, const struct k8s_res_list *req, int sign)
+{
+    int64_t cpu = k8s_res_get(req, "cpu");
+    int64_t mem = k8s_res_get(req, "memory");
+    for (size_t i = 0; i < req->n; i++) {
+        int64_t v = k8s_res_get(&u->used, req->v[i].name) + sign * req->v[i].milli;
+        if (k8s_res_set(&u->used, req->v[i].name, v) != 0)
+            return CORE_E_NOMEM;
+    }
+    u->nz_cpu += sign * (cpu > 0 ? cpu : NONZERO_CPU_MILLI);
+    u->nz_mem += sign * (mem > 0 ? mem : NONZERO_MEM_MILLI);
+    return 0;
+}
+
+/* Takes back what the pod counted on its node. */
+static void pod_uncount(struct sched *s, struct spod *sp)
+{
+    if (sp->counted_on) {
+        struct nuse *u = core_map_get(s->usage, sp->counted_on, NULL);
+        /* Only subtracting existing names: k8s_res_set does not allocate. */
+        if (u && nuse_add(u, &sp->counted, -1) != 0)
+            s->gc = 1;
+        core_free(sp->counted_on);
+        sp->counted_on = NULL;
+    }
+    k8s_res_cleanup(&sp->counted);
+    memset(&sp->counted, 0, sizeof sp->counted);
+}
+
+/* Counts the pod's requests on node. */
+static int pod_count(struct sched *s, struct spod *sp, const char *node)
+{
+    struct nuse *u = usage_of(s, node);
+    if (!u)
+        return CORE_E_NOMEM;
+    sp->counted_on = core_strdup(node);
+    if (!sp->counted_on || k8s_res_add(&sp->counted, &sp->p.spec.requests) != 0 ||
+        nuse_add(u, &sp->counted, 1) != 0) {
+        core_free(sp->counted_on);
+        sp->counted_on = NULL;
+        k8s_res_cleanup(&sp->counted);
+        memset(&sp->counted, 0, sizeof sp->counted);
+        return CORE_E_NOMEM;
+    }
+    return 0;
+}
+
+static void spod_free(struct sched *s, struct spod *sp)
+{
+    pod_uncount(s, sp);
+    k8s_pod_cleanup(&sp->p);
+    json_decref((json_t *)(uintptr_t)sp->obj);
+    core_free(sp->sig);
+    core_free(sp);
+}
+
+static int pod_terminal(const struct k8s_pod *p)
+{
+    return p->phase == K8S_POD_SUCCEEDED || p->phase == K8S_POD_FAILED;
+}
+
+static int pod_is_pending(const struct spod *sp)
+{
+    const struct k8s_pod *p = &sp->p;
+    return !sp->assumed && !(p->spec.node_name && p->spec.node_name[0]) && !pod_terminal(p) &&
+           !p->meta.has_deletion_timestamp && p->spec.scheduler_name &&
+           strcmp(p->spec.scheduler_name, DEFAULT_SCHEDULER) == 0;
+}
+
+/* Brings the cached pod in line with its decoded state: usage, pending set, GC hint. */
+static void pod_settle(struct sched *s, struct spod *sp, const char *key)
+{
+    const char *node = sp->p.spec.node_name;
+    pod_uncount(s, sp);
+    if (node && node[0]) {
+        if (!pod_terminal(&sp->p) && pod_count(s, sp, node) != 0)
+            s->gc = 1; /* usage lost: at least make the next batch look again */
+        if (!core_map_get(s->nodes, node, NULL))
+            s->gc = 1;
+    }
+    if (pod_is_pending(sp)) {
+        if (core_map_set(s->pending, key, sp, NULL) != 0)
+            s->gc = 1;
+    } else {
+        (void)core_map_del(s->pending, key);
+    }
+}
+
+static void pod_apply(struct sched *s, const char *type, const json_t *obj)
+{
+    const json_t *md = json_object_get(obj, "metadata");
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *name = json_string_value(json_object_get(md, "name"));
+    int64_t rv = obj_rv(obj);
+    struct spod *sp;
+    struct k8s_pod p;
+    char key[600];
+
+    if (!name)
+        return;
+    snprintf(key, sizeof key, "%s/%s", ns ? ns : "", name);
+    sp = core_map_get(s->pods, key, NULL);
+    if (sp && rv && rv < sp->rv)
+        return; /* queued before the initial list saw a newer version */
+    if (strcmp(type, "DELETED") == 0) {
+        if (sp) {
+            (void)core_map_del(s->pending, key);
+            (void)core_map_del(s->pods, key);
+            spod_free(s, sp);
+        }
+        return;
+    }
+    if (k8s_pod_decode(obj, &p, NULL) != 0)
+        return; /* as a batch that listed it would: skipped */
+    if (!sp) {
+        sp = core_calloc(1, sizeof *sp);
+        if (!sp) {
+            k8s_pod_cleanup(&p);
+            return;
+        }
+        if (core_map_set(s->pods, key, sp, NULL) != 0) {
+            core_free(sp);
+            k8s_pod_cleanup(&p);
+            return;
+        }
+    } else {
+        k8s_pod_cleanup(&sp->p);
+        json_decref((json_t *)(uintptr_t)sp->obj);
+    }
+    sp->p = p;
+    sp->obj = json_incref((json_t *)(uintptr_t)obj);
+    sp->rv = rv;
+    sp->assumed = 0;
+    pod_settle(s, sp, key);
+}
+
+static void node_apply(struct sched *s, const char *type, const json_t *obj)
+{
+    const char *name = json_string_value(
+        json_object_get(json_object_get(obj, "metadata"), "name"));
+    int64_t rv = obj_rv(obj);
+    struct cnode *cn;
+    struct k8s_node n;
+
+    if (!name)
+        return;
+    cn = core_map_get(s->nodes, name, NULL);
+    if (cn && rv && rv < cn->rv)
+        return;
+    if (strcmp(type, "DELETED") == 0 || k8s_node_decode(obj, &n, NULL) != 0) {
+        /* A node the decoder refuses is one nothing can land on, as if absent. */
+        if (cn) {
+            (void)core_map_del(s->nodes, name);
+            k8s_node_cleanup(&cn->sn.n);
+            core_free(cn);
+            s->gc = 1;
+        }
+        return;
+    }
+    if (!cn) {
+        cn = core_calloc(1, sizeof *cn);
+        if (!cn || core_map_set(s->nodes, name, cn, NULL) != 0) {
+            core_free(cn);
+            k8s_node_cleanup(&n);
+            return;
+        }
+    } else {
+        k8s_node_cleanup(&cn->sn.n);
+    }
+    cn->sn.n = n;
+    cn->sn.zone = node_zone(&cn->sn.n);
+    cn->sn.ready = k8s_node_ready(&cn->sn.n);
+    cn->rv = rv;
+}
+
+static void cache_cleanup(struct sched *s)
+{
+    size_t it = 0;
+    const char *key;
+    void *val;
+
+    core_map_free(s->pending);
+    s->pending = NULL;
+    while (s->pods && core_map_next(s->pods, &it, &key, &val))
+        spod_free(s, val);
+    core_map_free(s->pods);
+    s->pods = NULL;
+    it = 0;
+    while (s->nodes && core_map_next(s->nodes, &it, &key, &val)) {
+        struct cnode *cn = val;
+        k8s_node_cleanup(&cn->sn.n);
+        core_free(cn);
+    }
+    core_map_free(s->nodes);
+    s->nodes = NULL;
+    it = 0;
+    while (s->usage && core_map_next(s->usage, &it, &key, &val)) {
+        struct nuse *u = val;
+        k8s_res_cleanup(&u->used);
+        core_free(u);
+    }
+    core_map_free(s->usage);
+    s->usage = NULL;
+}
+
+/* Fills the cache from a list; called after the watches exist, so nothing is missed. */
+static int cache_load(struct sched *s, struct core_err *err)
+{
+    json_t *items = NULL;
+    size_t i;
+    json_t *v;
+    int rc;
+
+    if ((rc = sim_kube_list(s->c->kube, "nodes", NULL, NULL, NULL, &items, err)) != 0)
+        return rc;
+    json_array_foreach(items, i, v)
+        node_apply(s, "ADDED", v);
+    json_decref(items);
+    items = NULL;
+    if ((rc = sim_kube_list(s->c->kube, "pods", NULL, NULL, NULL, &items, err)) != 0)
+        return rc;
+    json_array_foreach(items, i, v)
+        pod_apply(s, "ADDED", v);
+    json_decref(items);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Batch: loading                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
 static int load_nodes(struct batch *b, struct core_err *err)
 {
-    struct sim_kube *k = b->s->c->kube;
-    size_t n;
-    int rc = sim_kube_list(k, "nodes", NULL, NULL, NULL, &b->node_items, err);
-    if (rc)
-        return rc;
-    n = json_array_size(b->node_items);
+    struct sched *s = b->s;
+    size_t n = core_map_len(s->nodes), it = 0;
+    const char *key;
+    void *val;
+
     b->nodes = core_calloc(n ? n : 1, sizeof *b->nodes);
     b->node_idx = core_map_new();
     if (!b->nodes || !b->node_idx)
         return core_err_set(err, CORE_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
+    while (core_map_next(s->nodes, &it, &key, &val)) {
         struct snode *sn = &b->nodes[b->nnodes];
-        if (k8s_node_decode(json_array_get(b->node_items, i), &sn->n, NULL) != 0)
-            continue; /* a node the decoder refuses is one nothing can land on */
+        *sn = ((struct cnode *)val)->sn;
+        if (!(sn->u = usage_of(s, sn->n.meta.name)))
+            return core_err_set(err, CORE_E_NOMEM, "out of memory");
         b->nnodes++;
-        sn->zone = node_zone(&sn->n);
-        sn->ready = k8s_node_ready(&sn->n);
         if (core_map_set(b->node_idx, sn->n.meta.name, idx_ptr(b->nnodes - 1), NULL) != 0)
             return core_err_set(err, CORE_E_NOMEM, "out of memory");
     }
@@ -320,7 +628,7 @@ static int load_pvcs(struct batch *b, struct core_err *err)
 
 static int cmp_pending(const void *a, const void *b)
 {
-    const struct spod *x = a, *y = b;
+    const struct spod *x = *(const struct spod *const *)a, *y = *(const struct spod *const *)b;
     int r;
     if (x->p.meta.creation_timestamp != y->p.meta.creation_timestamp)
         return x->p.meta.creation_timestamp < y->p.meta.creation_timestamp ? -1 : 1;
@@ -328,60 +636,40 @@ static int cmp_pending(const void *a, const void *b)
     return r ? r : strcmp(x->p.meta.name, y->p.meta.name);
 }
 
-static int add_usage(struct snode *sn, const struct k8s_pod *p, struct core_err *err)
-{
-    int64_t cpu = k8s_res_get(&p->spec.requests, "cpu");
-    int64_t mem = k8s_res_get(&p->spec.requests, "memory");
-    if (k8s_res_add(&sn->used, &p->spec.requests) != 0)
-        return core_err_set(err, CORE_E_NOMEM, "out of memory for node usage");
-    sn->nz_cpu += cpu > 0 ? cpu : NONZERO_CPU_MILLI;
-    sn->nz_mem += mem > 0 ? mem : NONZERO_MEM_MILLI;
-    return 0;
-}
-
-/* Pods: usage of bound ones, GC of orphans, the pending list. */
+/* Pod GC (when a Node went away or a pod names an unknown one), then the pending list. */
 static int load_pods(struct batch *b, struct core_err *err)
 {
-    struct sim_cluster *c = b->s->c;
-    size_t n;
-    int rc = sim_kube_list(c->kube, "pods", NULL, NULL, NULL, &b->pod_items, err);
-    if (rc)
-        return rc;
-    n = json_array_size(b->pod_items);
-    b->pending = core_calloc(n ? n : 1, sizeof *b->pending);
-    if (!b->pending)
-        return core_err_set(err, CORE_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const json_t *obj = json_array_get(b->pod_items, i);
-        struct k8s_pod p;
-        size_t ni;
-        int terminal;
+    struct sched *s = b->s;
+    struct sim_cluster *c = s->c;
+    size_t n, it = 0;
+    const char *key;
+    void *val;
 
-        if (k8s_pod_decode(obj, &p, NULL) != 0)
-            continue;
-        terminal = p.phase == K8S_POD_SUCCEEDED || p.phase == K8S_POD_FAILED;
-        if (p.spec.node_name && p.spec.node_name[0]) {
-            if (!idx_get(b->node_idx, p.spec.node_name, &ni)) {
-                /* A pod already terminating is counted once, when it was deleted. */
-                if (!p.meta.has_deletion_timestamp &&
-                    sim_kube_delete(c->kube, "pods", p.meta.ns, p.meta.name, NULL) == 0)
-                    c->stats.pods_collected++;
-            } else if (!terminal && (rc = add_usage(&b->nodes[ni], &p, err)) != 0) {
-                k8s_pod_cleanup(&p);
-                return rc;
-            }
-            k8s_pod_cleanup(&p);
-            continue;
+    if (s->gc) {
+        s->gc = 0;
+        while (core_map_next(s->pods, &it, &key, &val)) {
+            const struct spod *sp = val;
+            const char *node = sp->p.spec.node_name;
+            if (!node || !node[0] || core_map_get(s->nodes, node, NULL))
+                continue;
+            /* A pod already terminating is counted once, when it was deleted. Its DELETED
+             * event drops it from the cache. */
+            if (sp->p.meta.has_deletion_timestamp)
+                continue;
+            if (sim_kube_delete(c->kube, "pods", sp->p.meta.ns, sp->p.meta.name, NULL) == 0)
+                c->stats.pods_collected++;
+            else
+                s->gc = 1; /* retried by the next batch */
         }
-        if (terminal || p.meta.has_deletion_timestamp || !p.spec.scheduler_name ||
-            strcmp(p.spec.scheduler_name, DEFAULT_SCHEDULER) != 0) {
-            k8s_pod_cleanup(&p);
-            continue;
-        }
-        b->pending[b->npending].p = p;
-        b->pending[b->npending].obj = obj;
-        b->npending++;
     }
+    n = core_map_len(s->pending);
+    b->pending = core_calloc(n ? n : 1, sizeof *b->pending);
+    b->memo = core_map_new();
+    if (!b->pending || !b->memo)
+        return core_err_set(err, CORE_E_NOMEM, "out of memory");
+    it = 0;
+    while (core_map_next(s->pending, &it, &key, &val))
+        b->pending[b->npending++] = val;
     qsort(b->pending, b->npending, sizeof *b->pending, cmp_pending);
     return 0;
 }
@@ -739,7 +1027,7 @@ static int node_fits(const struct spod *sp, const struct snode *sn, const struct
         if (q->milli <= 0)
             continue;
         alloc = k8s_res_get(&sn->n.allocatable, q->name);
-        used = k8s_res_get(&sn->used, q->name);
+        used = k8s_res_get(&sn->u->used, q->name);
         if (used > alloc || q->milli > alloc - used) {
             if (strcmp(q->name, K8S_RES_PODS) == 0)
                 core_strlcpy(text, "Too many pods", sizeof text);
@@ -776,8 +1064,8 @@ static double node_score(const struct spod *sp, const struct snode *sn)
     int64_t acpu = k8s_res_get(&sn->n.allocatable, "cpu");
     int64_t amem = k8s_res_get(&sn->n.allocatable, "memory");
     double s = 0;
-    cpu = (cpu > 0 ? cpu : NONZERO_CPU_MILLI) + sn->nz_cpu;
-    mem = (mem > 0 ? mem : NONZERO_MEM_MILLI) + sn->nz_mem;
+    cpu = (cpu > 0 ? cpu : NONZERO_CPU_MILLI) + sn->u->nz_cpu;
+    mem = (mem > 0 ? mem : NONZERO_MEM_MILLI) + sn->u->nz_mem;
     if (acpu > 0 && cpu < acpu)
         s += (double)(acpu - cpu) / (double)acpu;
     if (amem > 0 && mem < amem)
@@ -790,7 +1078,7 @@ static double node_score(const struct spod *sp, const struct snode *sn)
 /* ------------------------------------------------------------------------------------------ */
 
 /* PodScheduled=False/Unschedulable with msg, unless the pod already says exactly that. */
-static void mark_unschedulable(struct batch *b, const struct spod *sp, const char *msg)
+static void mark_unschedulable(struct batch *b, struct spod *sp, const char *msg)
 {
     struct sim_cluster *c = b->s->c;
     const struct k8s_condition *cur =
@@ -802,10 +1090,22 @@ static void mark_unschedulable(struct batch *b, const struct spod *sp, const cha
     size_t i;
     json_t *v;
 
+    core_ns now = core_loop_now(c->loop);
+
     if (cur && cur->status == K8S_COND_FALSE && cur->reason &&
-        strcmp(cur->reason, "Unschedulable") == 0 && cur->message &&
-        strcmp(cur->message, msg) == 0)
-        return;
+        strcmp(cur->reason, "Unschedulable") == 0) {
+        core_ns backoff = BACKOFF_INITIAL;
+        for (unsigned k = 1; k < sp->cond_writes && backoff < BACKOFF_MAX; k++)
+            backoff *= 2;
+        if (backoff > BACKOFF_MAX)
+            backoff = BACKOFF_MAX;
+        if (sp->cond_writes && now - sp->cond_at < backoff)
+            return; /* kube-scheduler would not have retried the pod yet */
+        if (cur->message && strcmp(cur->message, msg) == 0)
+            return;
+    } else {
+        sp->cond_writes = 0;
+    }
     now_stamp(c, ts, sizeof ts);
     nconds = json_array();
     if (!nconds)
@@ -833,9 +1133,51 @@ static void mark_unschedulable(struct batch *b, const struct spod *sp, const cha
         (void)json_object_set_new(json_object_get(patch, "status"), "phase",
                                   json_string("Pending"));
     if (sim_kube_patch(c->kube, "pods", sp->p.meta.ns, sp->p.meta.name, patch, 1, NULL, NULL) ==
-        0)
+        0) {
         c->stats.pods_unschedulable++;
+        sp->cond_at = now;
+        sp->cond_writes++;
+    }
     json_decref(patch);
+}
+
+static const char *key_of(const struct spod *sp, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s/%s", sp->p.meta.ns ? sp->p.meta.ns : "", sp->p.meta.name);
+    return out;
+}
+
+/* The pod's spec as canonical JSON: pods with equal ones (and no claims) are judged alike.
+ * NULL when it has claims (their state is per pod) or cannot be built. */
+static const char *pod_sig(struct spod *sp)
+{
+    if (!sp->sig_done) {
+        sp->sig_done = 1;
+        char *text = sp->p.spec.claims.n ? NULL
+                                         : json_dumps(json_object_get(sp->obj, "spec"),
+                                                      JSON_COMPACT | JSON_SORT_KEYS);
+        if (text) {
+            sp->sig = core_strdup(text);
+            free(text); /* jansson's allocation */
+        }
+    }
+    return sp->sig;
+}
+
+static void memo_put(struct batch *b, const char *sig, const char *msg)
+{
+    struct memo *m = core_map_get(b->memo, sig, NULL);
+    if (!m) {
+        m = core_calloc(1, sizeof *m);
+        if (!m)
+            return;
+        if (core_map_set(b->memo, sig, m, NULL) != 0) {
+            core_free(m);
+            return;
+        }
+    }
+    m->gen = b->gen;
+    core_strlcpy(m->msg, msg, sizeof m->msg);
 }
 
 static void schedule_one(struct batch *b, struct spod *sp)
@@ -845,7 +1187,7 @@ static void schedule_one(struct batch *b, struct spod *sp)
     struct reasons *r = NULL;
     size_t nuse = 0, best = SIZE_MAX;
     double best_score = -1;
-    char msg[MSG_MAX], pre[512];
+    char msg[MSG_MAX], pre[512], key[600];
     int rc;
 
     if (sp->p.spec.claims.n) {
@@ -860,6 +1202,13 @@ static void schedule_one(struct batch *b, struct spod *sp)
         snprintf(msg, sizeof msg, "0/%zu nodes are available: %s.", b->nnodes, pre);
         mark_unschedulable(b, sp, msg);
         goto done;
+    }
+    if (!nuse && pod_sig(sp)) {
+        const struct memo *m = core_map_get(b->memo, sp->sig, NULL);
+        if (m && m->gen == b->gen) {
+            mark_unschedulable(b, sp, m->msg);
+            goto done;
+        }
     }
     r = core_calloc(1, sizeof *r);
     if (!r)
@@ -878,6 +1227,8 @@ static void schedule_one(struct batch *b, struct spod *sp)
     if (best == SIZE_MAX) {
         reasons_message(r, b->nnodes, msg, sizeof msg);
         mark_unschedulable(b, sp, msg);
+        if (!nuse && sp->sig)
+            memo_put(b, sp->sig, msg);
         goto done;
     }
     for (size_t i = 0; i < nuse; i++) {
@@ -891,9 +1242,13 @@ static void schedule_one(struct batch *b, struct spod *sp)
                             b->nodes[best].n.meta.name, NULL) != 0)
         goto done;
     c->stats.pods_bound++;
-    /* Without the usage, later pods could overcommit the node: end the batch instead (the
-     * bind's own event kicks the next one, which recounts from the API). */
-    if (add_usage(&b->nodes[best], &sp->p, NULL) != 0)
+    b->gen++;
+    /* Assumed on the node until its event arrives. Without the usage, later pods could
+     * overcommit the node: end the batch instead (the bind's own event recounts it). */
+    sp->assumed = 1;
+    (void)core_map_del(b->s->pending, key_of(sp, key, sizeof key));
+    pod_uncount(b->s, sp);
+    if (pod_count(b->s, sp, b->nodes[best].n.meta.name) != 0)
         b->stop = 1;
 done:
     core_free(r);
@@ -911,7 +1266,7 @@ static void run_batch(struct sched *s)
     }
     provision_immediate(&b);
     for (size_t i = 0; i < b.npending && !b.stop; i++)
-        schedule_one(&b, &b.pending[i]);
+        schedule_one(&b, b.pending[i]);
     batch_cleanup(&b);
 }
 
@@ -942,10 +1297,17 @@ static void on_pod(void *ud, const char *type, const json_t *obj)
                                                          "nodeName"));
     const char *phase = json_string_value(json_object_get(json_object_get(obj, "status"),
                                                           "phase"));
+    pod_apply(s, type, obj);
     if (strcmp(type, "MODIFIED") == 0 && node && node[0] &&
         !(phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)))
         return;
     kick(s);
+}
+
+static void on_node(void *ud, const char *type, const json_t *obj)
+{
+    node_apply(ud, type, obj);
+    kick(ud);
 }
 
 static void on_other(void *ud, const char *type, const json_t *obj)
@@ -967,11 +1329,18 @@ int sim_cluster_sched_init(struct sim_cluster *c, struct core_err *err)
         return core_err_set(err, CORE_E_NOMEM, "out of memory for the scheduler");
     s->c = c;
     c->sched = s;
+    s->pods = core_map_new();
+    s->pending = core_map_new();
+    s->nodes = core_map_new();
+    s->usage = core_map_new();
+    if (!s->pods || !s->pending || !s->nodes || !s->usage)
+        return core_err_set(err, CORE_E_NOMEM, "out of memory for the scheduler");
     if ((rc = sim_kube_watch(c->kube, "pods", on_pod, s, &s->w_pods, err)) != 0 ||
-        (rc = sim_kube_watch(c->kube, "nodes", on_other, s, &s->w_nodes, err)) != 0 ||
+        (rc = sim_kube_watch(c->kube, "nodes", on_node, s, &s->w_nodes, err)) != 0 ||
         (rc = sim_kube_watch(c->kube, "persistentvolumeclaims", on_other, s, &s->w_pvcs,
                              err)) != 0 ||
-        (rc = sim_kube_watch(c->kube, CLASSES, on_other, s, &s->w_classes, err)) != 0)
+        (rc = sim_kube_watch(c->kube, CLASSES, on_other, s, &s->w_classes, err)) != 0 ||
+        (rc = cache_load(s, err)) != 0)
         return rc;
     kick(s); /* pods that were pending before the cluster existed */
     if (!s->timer)
@@ -990,6 +1359,7 @@ void sim_cluster_sched_cleanup(struct sim_cluster *c)
     sim_kube_unwatch(s->w_classes);
     if (s->timer)
         core_loop_timer_cancel(c->loop, s->timer);
+    cache_cleanup(s);
     core_free(s);
     c->sched = NULL;
 }

@@ -364,8 +364,12 @@ static void on_pod(void *ud, const char *type, const json_t *obj)
     const char *name = json_string_value(
         json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), WL_LABEL));
     const char *ns = meta_s(obj, "namespace");
-    (void)type;
     if (!name || !ns)
+        return;
+    /* A sync counts pods, and looks at whether each is terminal or being deleted: other
+     * changes (binding, Running, conditions) cannot change what it does, and at scale a sync
+     * per such event would list the whole workload again and again. */
+    if (strcmp(type, "MODIFIED") == 0 && !pod_deleting(obj) && !pod_terminal(obj))
         return;
     for (size_t i = 0; i < ws->n; i++)
         if (strcmp(ws->v[i]->name, name) == 0 && strcmp(ws->v[i]->ns, ns) == 0) {

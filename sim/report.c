@@ -4,12 +4,15 @@
  * SVG charts (pods pending over time, cumulative launches by path, the distribution of pod
  * wait) drawn here as polylines and rects.
  *
- * Invariants: the page loads nothing (no script, no external font, stylesheet or image) and is
- * well-formed XML (every element closed, every attribute quoted, every piece of text and every
- * attribute value escaped: & < > " '), so it parses with an XML parser; both functions append
- * to the caller's buffer and on failure leave it as it was; numbers are formatted with the C
- * locale's snprintf (stoker never calls setlocale), so a report is the same bytes for the same
- * run.
+ * Invariants: the page loads nothing (no script, no src or href, no external font, stylesheet
+ * or image; the only URIs are the XHTML and SVG namespace names, which are never fetched) and
+ * is well-formed XML whatever the inputs: every element closed, every attribute quoted, every
+ * piece of text and every attribute value escaped (& < > " '), control characters other than
+ * tab and newline and bytes that are not UTF-8 replaced by U+FFFD; so it parses with an XML
+ * parser. A figure computed from no sample (no warm launch, no bound pod) is shown as "-",
+ * never as 0. Both functions append to the caller's buffer and on failure (CORE_E_NOMEM from
+ * the tracker included) leave it as it was; numbers are formatted with the C locale's snprintf
+ * (stoker never calls setlocale), so a report is the same bytes for the same run.
  */
 #include "sim/tracker_internal.h"
 
@@ -26,6 +29,9 @@
 #define M_TOP 16
 #define M_BOTTOM 40
 #define HIST_BINS 20
+/* Notes in the text report: the runner builds up to 2 KiB; the rest is cut at a character. */
+#define NOTES_MAX 4096
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
 struct out {
     struct core_buf *b;
@@ -57,19 +63,74 @@ static void pf(struct out *o, const char *fmt, ...)
     o->rc = core_buf_append(o->b, line, (size_t)n);
 }
 
-/* Text and attribute values alike. */
-static void esc(struct out *o, const char *s)
+/* The length of the well-formed UTF-8 sequence at s that XML allows (no overlong form, no
+ * surrogate, nothing above U+10FFFF, not U+FFFE or U+FFFF), or 0. s[0] >= 0x80. */
+static size_t utf8_len(const unsigned char *s)
 {
-    for (; s && *s && !o->rc; s++) {
+    unsigned long cp;
+    size_t n;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2, cp = s[0] & 0x1fu;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, cp = s[0] & 0x0fu;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, cp = s[0] & 0x07u;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+        return 0;
+    return n;
+}
+
+/* Text and attribute values alike. */
+static void esc(struct out *o, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+
+    while (s && *s && !o->rc) {
+        size_t n = 1;
         switch (*s) {
         case '&': put(o, "&amp;"); break;
         case '<': put(o, "&lt;"); break;
         case '>': put(o, "&gt;"); break;
         case '"': put(o, "&quot;"); break;
         case '\'': put(o, "&#39;"); break;
-        default: o->rc = core_buf_append_char(o->b, *s); break;
+        case '\t':
+        case '\n': o->rc = core_buf_append_char(o->b, (char)*s); break;
+        default:
+            if (*s < 0x20) {
+                put(o, REPLACEMENT); /* XML 1.0 has no way to write these */
+            } else if (*s < 0x80) {
+                o->rc = core_buf_append_char(o->b, (char)*s);
+            } else if ((n = utf8_len(s)) > 0) {
+                o->rc = core_buf_append(o->b, s, n);
+            } else {
+                n = 1;
+                put(o, REPLACEMENT);
+            }
+            break;
         }
+        s += n;
     }
+}
+
+/* How many of the first max bytes of s to keep so that no UTF-8 sequence is cut. */
+static size_t cut_at_char(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+        max--;
+    return max;
 }
 
 /* Ends an append: on failure the buffer goes back to what it held. */
@@ -99,24 +160,55 @@ static void secs(char *out, size_t outsz, double s)
         snprintf(out, outsz, "%.1f s", s);
 }
 
-static void three(char *out, size_t outsz, double a, double b, double c)
+/* A duration from nsamples samples: "-" from none. */
+static void secs_of(char *out, size_t outsz, double s, size_t nsamples)
 {
-    char x[32], y[32], z[32];
-    secs(x, sizeof x, a);
-    secs(y, sizeof y, b);
-    secs(z, sizeof z, c);
-    snprintf(out, outsz, "%s / %s / %s", x, y, z);
+    if (nsamples == 0)
+        core_strlcpy(out, "-", outsz);
+    else
+        secs(out, outsz, s);
 }
 
-static size_t build_rows(const struct sim_tracker *t, const struct sim_report_info *info,
-                         struct row *r)
+/* Three percentiles of the bound pods, and which pods they leave out. */
+static void three(char *out, size_t outsz, double a, double b, double c,
+                  const struct sim_tracker_stats *st)
 {
+    char x[32], y[32], z[32], why[96] = "";
+    unsigned long unbound = st->s.pods_created - st->s.pods_bound;
+    unsigned long deleted = unbound - st->s.pods_pending_end;
+
+    if (st->nwaits == 0) {
+        core_strlcpy(x, "-", sizeof x);
+    } else {
+        secs(x, sizeof x, a);
+        secs(y, sizeof y, b);
+        secs(z, sizeof z, c);
+    }
+    if (unbound && deleted == 0)
+        snprintf(why, sizeof why, " (%lu still pending, not counted)", unbound);
+    else if (unbound)
+        snprintf(why, sizeof why, " (%lu never bound: %lu still pending, %lu deleted; not "
+                 "counted)", unbound, st->s.pods_pending_end, deleted);
+    if (st->nwaits == 0)
+        snprintf(out, outsz, "%s%s", x, why);
+    else
+        snprintf(out, outsz, "%s / %s / %s%s", x, y, z, why);
+}
+
+/* The rows into r[0..*nrows); 0 or the tracker's error (CORE_E_NOMEM). */
+static int build_rows(const struct sim_tracker *t, const struct sim_report_info *info,
+                      struct row *r, size_t *nrows)
+{
+    struct sim_tracker_stats st;
     struct sim_summary s;
     size_t n = 0;
     char a[32], b[32];
     unsigned long launches;
+    int rc;
 
-    sim_tracker_summary(t, &s);
+    if ((rc = sim_tracker_stats(t, &st)) != 0)
+        return rc;
+    s = st.s;
     launches = s.launches_cold + s.launches_warm;
 #define ROW(lbl, ...) (r[n].label = (lbl), snprintf(r[n].value, sizeof r[n].value, __VA_ARGS__), n++)
     ROW("scenario", "%s", info && info->scenario ? info->scenario : "-");
@@ -124,13 +216,13 @@ static size_t build_rows(const struct sim_tracker *t, const struct sim_report_in
     ROW("pods created", "%lu", s.pods_created);
     ROW("pods bound", "%lu", s.pods_bound);
     ROW("pods pending at end", "%lu", s.pods_pending_end);
-    three(r[n].value, sizeof r[n].value, s.wait_p50_s, s.wait_p90_s, s.wait_p99_s);
+    three(r[n].value, sizeof r[n].value, s.wait_p50_s, s.wait_p90_s, s.wait_p99_s, &st);
     r[n++].label = "pod wait p50 / p90 / p99";
-    three(r[n].value, sizeof r[n].value, s.ready_p50_s, s.ready_p90_s, s.ready_p99_s);
+    three(r[n].value, sizeof r[n].value, s.ready_p50_s, s.ready_p90_s, s.ready_p99_s, &st);
     r[n++].label = "pod -> node Ready p50 / p90 / p99";
     ROW("launches cold / warm", "%lu / %lu", s.launches_cold, s.launches_warm);
-    secs(a, sizeof a, s.node_ready_cold_p50_s);
-    secs(b, sizeof b, s.node_ready_warm_p50_s);
+    secs_of(a, sizeof a, s.node_ready_cold_p50_s, st.ncold_ready);
+    secs_of(b, sizeof b, s.node_ready_warm_p50_s, st.nwarm_ready);
     ROW("node Ready after launch p50 cold / warm", "%s / %s", a, b);
     ROW("instances at most", "%lu", s.instances_max);
     ROW("EC2 calls", "%lu", info ? info->ec2_calls : 0);
@@ -146,7 +238,8 @@ static size_t build_rows(const struct sim_tracker *t, const struct sim_report_in
     ROW("warm pool cost per hour (EBS)", "$%.4f", s.warm_pool_cost_usd_per_hour);
     ROW("wall time", "%.2f s", info ? info->wall_seconds : 0);
 #undef ROW
-    return n;
+    *nrows = n;
+    return 0;
 }
 
 static void boot_value(char *out, size_t outsz, const struct sim_boot_param *p)
@@ -170,7 +263,8 @@ int sim_report_text(const struct sim_tracker *t, const struct sim_report_info *i
     if (!t || !out)
         return CORE_E_INVAL;
     len0 = out->len;
-    n = build_rows(t, info, rows);
+    if ((o.rc = build_rows(t, info, rows, &n)) != 0)
+        return o.rc;
     for (size_t i = 0; i < n; i++)
         if (strlen(rows[i].label) > w)
             w = strlen(rows[i].label);
@@ -183,8 +277,12 @@ int sim_report_text(const struct sim_tracker *t, const struct sim_report_info *i
         boot_value(v, sizeof v, &m->step[i]);
         pf(&o, "    %-10s %s\n", m->step[i].name ? m->step[i].name : "?", v);
     }
-    if (info && info->notes && info->notes[0])
-        pf(&o, "  notes: %.900s\n", info->notes);
+    if (info && info->notes && info->notes[0]) {
+        put(&o, "  notes: ");
+        if (!o.rc)
+            o.rc = core_buf_append(o.b, info->notes, cut_at_char(info->notes, NOTES_MAX));
+        put(&o, "\n");
+    }
     return finish(&o, len0);
 }
 
@@ -230,7 +328,8 @@ static void chart_open(struct out *o, const char *title, const struct frame *f,
 {
     pf(o, "<figure><figcaption>");
     esc(o, title);
-    pf(o, "</figcaption>\n<svg width=\"%d\" height=\"%d\" "
+    pf(o, "</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+          "width=\"%d\" height=\"%d\" "
           "viewBox=\"0 0 %d %d\" role=\"img\">\n",
        CHART_W, CHART_H, CHART_W, CHART_H);
     pf(o, "<title>");
@@ -370,7 +469,7 @@ int sim_report_html(const struct sim_tracker *t, const struct sim_report_info *i
 {
     struct row rows[ROWS_MAX];
     struct out o = {out, 0};
-    size_t len0, n, ns = 0, nw = 0;
+    size_t len0, n = 0, ns = 0, nw = 0;
     const struct sim_sample *s;
     const struct sim_boot_model *m;
     double *waits = NULL;
@@ -380,11 +479,12 @@ int sim_report_html(const struct sim_tracker *t, const struct sim_report_info *i
         return CORE_E_INVAL;
     len0 = out->len;
     o.rc = sim_tracker_waits(t, &waits, &nw);
-    n = build_rows(t, info, rows);
+    if (!o.rc)
+        o.rc = build_rows(t, info, rows, &n);
     s = sim_tracker_samples(t, &ns);
     m = sim_tracker_boot_model(t);
 
-    put(&o, "<!DOCTYPE html>\n<html lang=\"en\">\n"
+    put(&o, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n"
             "<head><meta charset=\"utf-8\"/>\n<title>stoker sim: ");
     esc(&o, name);
     pf(&o, "</title>\n<style>%s</style></head>\n<body>\n<h1>stoker sim: ", style);

@@ -249,6 +249,47 @@ static const char *const chaos_faults[] = {
 };
 
 /* ------------------------------------------------------------------------------------------ */
+/* scale-20k                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The simulated scheduler has no topology spread, so the ~4,000 nodes come from sizes: a
+ * NodePool of 4-vCPU types only (about 3.9 CPU allocatable) and pods of 700m / 1Gi, five to a
+ * node (a sixth would need 4.2 CPU). */
+static const char scale_objects[] =
+    NODECLASS_DEFAULT "---\n"
+    "apiVersion: stoker.dev/v1alpha1\n"
+    "kind: NodePool\n"
+    "metadata:\n"
+    "  name: default\n"
+    "spec:\n"
+    "  template:\n"
+    "    spec:\n"
+    "      nodeClassRef:\n"
+    "        group: stoker.dev\n"
+    "        kind: EC2NodeClass\n"
+    "        name: default\n"
+    "      requirements:\n"
+    "      - key: kubernetes.io/arch\n"
+    "        operator: In\n"
+    "        values: [amd64, arm64]\n"
+    "      - key: karpenter.sh/capacity-type\n"
+    "        operator: In\n"
+    "        values: [on-demand]\n"
+    "      - key: karpenter.k8s.aws/instance-cpu\n"
+    "        operator: In\n"
+    "        values: [\"4\"]\n";
+
+static const struct sim_workload_step scale_steps[] = {
+    {0, 0}, {MIN(1), 5000}, {MIN(1) + SEC(30), 20000}};
+static const struct sim_scenario_workload scale_workloads[] = {
+    {"web", "default",
+     "{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"web\","
+     "\"image\":\"public.ecr.aws/nginx/nginx:1.27\",\"resources\":{\"requests\":"
+     "{\"cpu\":\"700m\",\"memory\":\"1Gi\"}}}]}}",
+     0, NULL, scale_steps, COUNT(scale_steps)},
+};
+
+/* ------------------------------------------------------------------------------------------ */
 /* The catalog                                                                                 */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -300,6 +341,16 @@ static const struct sim_scenario scenarios[] = {
         .nfaults = COUNT(chaos_faults),
         .kube_faults = {.watch_drop_rate = 0.01, .error_rate = 0.01},
         .restart_controller_at = MIN(4),
+    },
+    {
+        .name = "scale-20k",
+        .description = "for benchmarks: 20,000 pods of 700m / 1Gi arriving at 1 min (5,000, then "
+                       "20,000 at 1:30) on a NodePool of 4-vCPU types, five pods a node (the "
+                       "simulated scheduler has no topology spread): about 4,000 nodes",
+        .duration = MIN(15),
+        .objects_yaml = scale_objects,
+        .workloads = scale_workloads,
+        .nworkloads = COUNT(scale_workloads),
     },
 };
 

@@ -580,60 +580,80 @@ int sim_tracker_waits(const struct sim_tracker *t, double **out, size_t *n)
     return pod_values(t, 0, out, n);
 }
 
-static double launch_p50(const struct sim_tracker *t, int warm)
+/* The median of launch -> Node Ready over the launches of one path whose Node became Ready;
+ * *n how many those are (0: no median). 0 or CORE_E_NOMEM. */
+static int launch_p50(const struct sim_tracker *t, int warm, double *p50, size_t *n)
 {
     double *v = core_calloc(t->nlaunches ? t->nlaunches : 1, sizeof *v);
     size_t k = 0;
-    double r;
+
     if (!v)
-        return 0;
+        return CORE_E_NOMEM;
     for (size_t i = 0; i < t->nlaunches; i++)
         if (t->launches[i].warm == warm && t->launches[i].ready >= 0)
             v[k++] = (double)(t->launches[i].ready - t->launches[i].at) / CORE_NS_PER_S;
     qsort(v, k, sizeof *v, cmp_double);
-    r = sim_tracker_percentile(v, k, 0.5);
+    *p50 = sim_tracker_percentile(v, k, 0.5);
+    *n = k;
     core_free(v);
-    return r;
+    return 0;
 }
 
-void sim_tracker_summary(const struct sim_tracker *t, struct sim_summary *out)
+int sim_tracker_stats(const struct sim_tracker *t, struct sim_tracker_stats *out)
 {
+    struct sim_tracker_stats st;
+    struct sim_summary *s = &st.s;
     double *v = NULL;
     size_t n = 0;
+    int rc;
 
-    if (!out)
-        return;
-    memset(out, 0, sizeof *out);
-    if (!t)
-        return;
-    out->pods_created = t->npods;
-    out->pods_bound = 0;
+    if (!t || !out)
+        return CORE_E_INVAL;
+    memset(&st, 0, sizeof st);
+    s->pods_created = t->npods;
     for (size_t i = 0; i < t->npods; i++)
-        out->pods_bound += t->pod_v[i]->bound >= 0;
-    out->pods_pending_end = t->pending;
-    if (pod_values(t, 0, &v, &n) == 0) {
-        out->wait_p50_s = sim_tracker_percentile(v, n, 0.50);
-        out->wait_p90_s = sim_tracker_percentile(v, n, 0.90);
-        out->wait_p99_s = sim_tracker_percentile(v, n, 0.99);
-        core_free(v);
-    }
-    if (pod_values(t, 1, &v, &n) == 0) {
-        out->ready_p50_s = sim_tracker_percentile(v, n, 0.50);
-        out->ready_p90_s = sim_tracker_percentile(v, n, 0.90);
-        out->ready_p99_s = sim_tracker_percentile(v, n, 0.99);
-        core_free(v);
-    }
-    out->launches_cold = t->cold;
-    out->launches_warm = t->warm;
-    out->node_ready_cold_p50_s = launch_p50(t, 0);
-    out->node_ready_warm_p50_s = launch_p50(t, 1);
+        s->pods_bound += t->pod_v[i]->bound >= 0;
+    s->pods_pending_end = t->pending;
+    if ((rc = pod_values(t, 0, &v, &n)) != 0)
+        return rc;
+    s->wait_p50_s = sim_tracker_percentile(v, n, 0.50);
+    s->wait_p90_s = sim_tracker_percentile(v, n, 0.90);
+    s->wait_p99_s = sim_tracker_percentile(v, n, 0.99);
+    st.nwaits = n;
+    core_free(v);
+    if ((rc = pod_values(t, 1, &v, &n)) != 0)
+        return rc;
+    s->ready_p50_s = sim_tracker_percentile(v, n, 0.50);
+    s->ready_p90_s = sim_tracker_percentile(v, n, 0.90);
+    s->ready_p99_s = sim_tracker_percentile(v, n, 0.99);
+    core_free(v);
+    s->launches_cold = t->cold;
+    s->launches_warm = t->warm;
+    if ((rc = launch_p50(t, 0, &s->node_ready_cold_p50_s, &st.ncold_ready)) != 0 ||
+        (rc = launch_p50(t, 1, &s->node_ready_warm_p50_s, &st.nwarm_ready)) != 0)
+        return rc;
     core_ns now = core_loop_now(t->w->loop);
     for (size_t i = 0; i < t->ninsts; i++) {
         const struct inst_rec *r = t->inst_v[i];
         core_ns run = r->running_total + (r->running ? now - r->running_since : 0);
-        out->cost_usd += (double)run / CORE_NS_PER_S / 3600.0 * r->price;
+        s->cost_usd += (double)run / CORE_NS_PER_S / 3600.0 * r->price;
     }
-    out->warm_pool_cost_usd_per_hour =
+    s->warm_pool_cost_usd_per_hour =
         t->stopped * EBS_ROOT_GIB * EBS_USD_GB_MONTH / HOURS_PER_MONTH;
-    out->instances_max = t->insts_max;
+    s->instances_max = t->insts_max;
+    *out = st;
+    return 0;
+}
+
+/* The public summary has no way to report an error: out of memory leaves it all zero (the
+ * report, which must not show made-up figures, uses sim_tracker_stats). */
+void sim_tracker_summary(const struct sim_tracker *t, struct sim_summary *out)
+{
+    struct sim_tracker_stats st;
+
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (t && sim_tracker_stats(t, &st) == 0)
+        *out = st.s;
 }

@@ -130,6 +130,37 @@ static void check_golden(const char *name, const char *got)
     free(want);
 }
 
+/* Writes text to <tmpdir>/name; returns path (the caller's buffer). */
+static const char *write_tmp(const char *name, const char *text, char *path, size_t pathsz)
+{
+    FILE *fp;
+    size_t len = strlen(text);
+
+    snprintf(path, pathsz, "%s/%s", tmpdir, name);
+    fp = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    CU_ASSERT(fwrite(text, 1, len, fp) == len);
+    CU_ASSERT(fclose(fp) == 0);
+    return path;
+}
+
+/* n copies of s, NUL-terminated (core_free). */
+static char *repeat(const char *s, size_t n)
+{
+    struct core_buf b;
+    char *out = NULL;
+
+    int rc = 0;
+
+    core_buf_init(&b, 64u * 1024u * 1024u);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = core_buf_append_str(&b, s);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL_FATAL(core_buf_steal(&b, &out, NULL), 0);
+    core_buf_cleanup(&b);
+    return out;
+}
+
 /* The parsed JSON plan of a run (json_decref), or NULL after a failed assertion. */
 static json_t *parse_plan(const struct run *r)
 {
@@ -463,6 +494,11 @@ static void test_usage(void)
     const char *out[] = {"plan", "-f", "@deployment.yaml", "-o", "yaml", NULL};
     const char *zones[] = {"plan", "-f", "@deployment.yaml", "--zones", "a,,b", NULL};
     const char *spot[] = {"plan", "-f", "@deployment.yaml", "--spot-discount", "1.5", NULL};
+    /* strtod would take these; a discount is a plain decimal. */
+    static const char *const not_plain[] = {"0x0.8", "5e-1", " 0.5", "+0.5", "inf", "nan",
+                                            "0.5 ", ".", ""};
+    static const char *const plain[] = {"0", "0.25", ".5", "0."};
+    char region[80], zlist[100];
     const char *help[] = {"plan", "--help", NULL};
     struct run r;
 
@@ -483,10 +519,254 @@ static void test_usage(void)
     CU_ASSERT_EQUAL(r.status, 2);
     CU_ASSERT(strstr(r.err, "--spot-discount") != NULL);
     run_cleanup(&r);
+    for (size_t i = 0; i < sizeof not_plain / sizeof not_plain[0]; i++) {
+        spot[4] = not_plain[i];
+        run(&r, spot);
+        if (r.status != 2)
+            fprintf(stderr, "\n  --spot-discount '%s' accepted\n", not_plain[i]);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT(strstr(r.err, "--spot-discount") != NULL);
+        run_cleanup(&r);
+    }
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        spot[4] = plain[i];
+        run(&r, spot);
+        report(&r, 3);
+        CU_ASSERT_EQUAL(r.status, 3); /* no NodePool in the file: every pod unschedulable */
+        run_cleanup(&r);
+    }
+    /* Names longer than the offerings keep (63 bytes) are refused by the flag that gave them,
+     * before any file is read. */
+    memset(region, 'r', 64);
+    region[64] = '\0';
+    {
+        const char *a[] = {"plan", "-f", "/nonexistent/x.yaml", "--region", region, NULL};
+        run(&r, a);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT(strstr(r.err, "stoker plan: --region: ") == r.err);
+        CU_ASSERT(strstr(r.err, "63") != NULL);
+        CU_ASSERT(strstr(r.err, "stoker plan: stoker plan") == NULL);
+        run_cleanup(&r);
+        region[63] = '\0'; /* 63 is fine */
+        a[2] = "@deployment.yaml";
+        run(&r, a);
+        report(&r, 3);
+        CU_ASSERT_EQUAL(r.status, 3);
+        run_cleanup(&r);
+    }
+    snprintf(zlist, sizeof zlist, "us-east-1a,%.64s",
+             "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+    {
+        const char *a[] = {"plan", "-f", "/nonexistent/x.yaml", "--zones", zlist, NULL};
+        run(&r, a);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT(strstr(r.err, "stoker plan: --zones: ") == r.err);
+        CU_ASSERT(strstr(r.err, "63") != NULL);
+        run_cleanup(&r);
+    }
     run(&r, help);
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT(strstr(r.out, "usage: stoker plan") != NULL);
     run_cleanup(&r);
+}
+
+/* Every kind needs metadata.name (the decoders take it as optional): a missing or empty one
+ * is an input error naming file, document and field, not a crash. */
+static void test_missing_name(void)
+{
+    static const char *const docs[][2] = {
+        {"Pod", "apiVersion: v1\nkind: Pod\nmetadata:\n  generateName: web-\nspec:\n"
+                "  containers:\n    - name: a\n      image: x\n"},
+        {"Pod", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"\"\nspec:\n"
+                "  containers:\n    - name: a\n      image: x\n"},
+        {"NodePool", "apiVersion: karpenter.sh/v1\nkind: NodePool\nspec:\n  template:\n"
+                     "    spec:\n      nodeClassRef:\n        group: karpenter.k8s.aws\n"
+                     "        kind: EC2NodeClass\n        name: default\n"},
+        {"EC2NodeClass", "apiVersion: karpenter.k8s.aws/v1\nkind: EC2NodeClass\nmetadata: {}\n"
+                         "spec:\n  role: r\n"},
+        {"PersistentVolumeClaim", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {}\n"
+                                  "spec:\n  accessModes: [ReadWriteOnce]\n"},
+        {"Deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  generateName: d-\n"
+                       "spec:\n  template:\n    spec:\n      containers:\n"
+                       "        - name: a\n          image: x\n"},
+        {"DaemonSet", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {}\nspec:\n"
+                      "  template:\n    spec:\n      containers:\n"
+                      "        - name: a\n          image: x\n"},
+        {"Namespace", "apiVersion: v1\nkind: Namespace\nmetadata:\n  labels: {a: b}\n"},
+    };
+    char path[128], want[160];
+    struct run r;
+
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        const char *a[] = {"plan", "-f", "@nodepool.yaml", "-f",
+                           write_tmp("noname.yaml", docs[i][1], path, sizeof path), NULL};
+        run(&r, a);
+        report(&r, 2);
+        CU_ASSERT_EQUAL(r.status, 2);
+        snprintf(want, sizeof want, "noname.yaml: document 1: %s: metadata.name: ", docs[i][0]);
+        CU_ASSERT(strstr(r.err, want) != NULL);
+        CU_ASSERT(r.out[0] == '\0');
+        run_cleanup(&r);
+    }
+}
+
+/* A PVC given in the files wins over the one a claim template would make, whatever the file
+ * order: the given claim is bound to a volume in us-east-1a, the template's class allows only
+ * us-east-1c. */
+static void test_vct_given_claim(void)
+{
+    const char *a[] = {"plan", "-f", "@vct-sts.yaml", "-f", "@vct-pvc.yaml", "-f",
+                       "@nodepool.yaml", "-o", "json", NULL};
+    struct run r;
+    json_t *j, *c, *z;
+
+    for (int order = 0; order < 2; order++) {
+        a[2] = order ? "@vct-pvc.yaml" : "@vct-sts.yaml";
+        a[4] = order ? "@vct-sts.yaml" : "@vct-pvc.yaml";
+        run(&r, a);
+        report(&r, 0);
+        CU_ASSERT_EQUAL(r.status, 0);
+        j = parse_plan(&r);
+        if (j) {
+            c = claim_of(j, "data/kv-0");
+            CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+            z = req_values(c, "topology.kubernetes.io/zone");
+            CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+            CU_ASSERT_EQUAL(json_array_size(z), 1);
+            CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(z, 0)), "us-east-1a");
+            json_decref(j);
+        }
+        run_cleanup(&r);
+    }
+}
+
+/* Names longer than the old fixed buffers (600 bytes for ns/name, 300 for a NodeClaim), of
+ * two-byte characters, so a cut would also split a character: printed whole, in both forms. */
+static void test_long_names(void)
+{
+    char *pod = repeat("\xc3\xa9", 300), *pool = repeat("\xc3\xbc", 150);
+    char path[128], id[700], cname[400];
+    struct core_buf y;
+    struct run r;
+    json_t *j, *c;
+
+    core_buf_init(&y, 1u << 20);
+    CU_ASSERT_EQUAL_FATAL(
+        core_buf_appendf(&y,
+                         "apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata:\n  name: %s\n"
+                         "spec:\n  template:\n    spec:\n      nodeClassRef:\n"
+                         "        group: karpenter.k8s.aws\n        kind: EC2NodeClass\n"
+                         "        name: default\n---\napiVersion: v1\nkind: Pod\nmetadata:\n"
+                         "  name: %s\nspec:\n  containers:\n    - name: a\n      image: x\n"
+                         "      resources:\n        requests:\n          cpu: 100m\n",
+                         pool, pod),
+        0);
+    write_tmp("long.yaml", core_buf_cstr(&y), path, sizeof path);
+    snprintf(id, sizeof id, "default/%s", pod);
+    snprintf(cname, sizeof cname, "%s-1", pool);
+    {
+        const char *a[] = {"plan", "-f", path, "-o", "json", NULL};
+        run(&r, a);
+        report(&r, 0);
+        CU_ASSERT_EQUAL(r.status, 0);
+        j = parse_plan(&r);
+        if (j) {
+            c = claim_of(j, id);
+            CU_ASSERT_PTR_NOT_NULL(c);
+            if (c) {
+                CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(c, "name")), cname);
+                CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(c, "nodePool")), pool);
+            }
+            json_decref(j);
+        }
+        run_cleanup(&r);
+    }
+    {
+        const char *a[] = {"plan", "-f", path, NULL};
+        char want[800];
+        run(&r, a);
+        CU_ASSERT_EQUAL(r.status, 0);
+        snprintf(want, sizeof want, "nodeclaim %s  pool=", cname);
+        CU_ASSERT(strstr(r.out, want) != NULL);
+        snprintf(want, sizeof want, "  pods: %s\n", id);
+        CU_ASSERT(strstr(r.out, want) != NULL);
+        run_cleanup(&r);
+    }
+    core_buf_cleanup(&y);
+    core_free(pod);
+    core_free(pool);
+}
+
+/* A workload whose template names a node is bound already: not planned, counted ignored. */
+static void test_bound_workload(void)
+{
+    const char *a[] = {"plan", "-f", "@bound-workload.yaml", "-f", "@nodepool.yaml", "-o", "json",
+                       NULL};
+    struct run r;
+    json_t *j, *sum;
+
+    run(&r, a);
+    report(&r, 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT(strstr(r.err, "bound-workload.yaml: document 1: Deployment default/pinned: pod "
+                            "template is bound to node ip-10-0-1-23.ec2.internal; its 3 pods "
+                            "ignored") != NULL);
+    j = parse_plan(&r);
+    if (j) {
+        sum = json_object_get(j, "summary");
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(sum, "pods")), 1);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(sum, "ignoredPods")), 3);
+        CU_ASSERT_PTR_NOT_NULL(claim_of(j, "default/free"));
+        CU_ASSERT_PTR_NULL(claim_of(j, "default/pinned-0"));
+        json_decref(j);
+    }
+    run_cleanup(&r);
+}
+
+/* Replicas x template size over the budget (128 MiB) is refused before any replica is built:
+ * 2,000 replicas of a 100 KiB template would be 200 MB of templates to decode. */
+static void test_template_budget(void)
+{
+    char *big = repeat("x", 100u * 1024u);
+    char path[128];
+    struct core_buf y;
+    struct run r;
+    const char *a[] = {"plan", "-f", NULL, "-f", "@nodepool.yaml", NULL};
+
+    core_buf_init(&y, 1u << 20);
+    CU_ASSERT_EQUAL_FATAL(
+        core_buf_appendf(&y,
+                         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: big\n"
+                         "spec:\n  replicas: %d\n  template:\n    spec:\n      containers:\n"
+                         "        - name: a\n          image: x\n          env:\n"
+                         "            - name: BLOB\n              value: %s\n",
+                         2000, big),
+        0);
+    a[2] = write_tmp("big.yaml", core_buf_cstr(&y), path, sizeof path);
+    run(&r, a);
+    report(&r, 2);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT(strstr(r.err, "big.yaml: document 1: Deployment default/big: 2000 replicas") !=
+              NULL);
+    CU_ASSERT(r.out[0] == '\0');
+    run_cleanup(&r);
+    /* 20 replicas of it are fine. */
+    core_buf_reset(&y);
+    CU_ASSERT_EQUAL_FATAL(
+        core_buf_appendf(&y,
+                         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: big\n"
+                         "spec:\n  replicas: 20\n  template:\n    spec:\n      containers:\n"
+                         "        - name: a\n          image: x\n          env:\n"
+                         "            - name: BLOB\n              value: %s\n",
+                         big),
+        0);
+    a[2] = write_tmp("big.yaml", core_buf_cstr(&y), path, sizeof path);
+    run(&r, a);
+    report(&r, 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    run_cleanup(&r);
+    core_buf_cleanup(&y);
+    core_free(big);
 }
 
 static void test_spot(void)
@@ -533,4 +813,7 @@ static void test_spot(void)
 TESTS_SUITE(cli_plan, "cli_plan", suite_init, suite_cleanup, TESTS_CASE(test_deployment_golden),
             TESTS_CASE(test_gpu_arm), TESTS_CASE(test_volume_zone), TESTS_CASE(test_workloads),
             TESTS_CASE(test_unschedulable), TESTS_CASE(test_input_errors),
-            TESTS_CASE(test_catalog), TESTS_CASE(test_usage), TESTS_CASE(test_spot))
+            TESTS_CASE(test_catalog), TESTS_CASE(test_usage), TESTS_CASE(test_spot),
+            TESTS_CASE(test_missing_name), TESTS_CASE(test_vct_given_claim),
+            TESTS_CASE(test_long_names), TESTS_CASE(test_bound_workload),
+            TESTS_CASE(test_template_budget))

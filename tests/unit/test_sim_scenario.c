@@ -56,7 +56,8 @@ static void test_catalog(void)
     struct sim_world_opts o;
     const struct sim_scenario *sc;
 
-    CU_ASSERT_EQUAL(sim_scenario_count(), 5);
+    /* The first five, in this order; scenarios added later come after them. */
+    CU_ASSERT(sim_scenario_count() >= 5);
     for (size_t i = 0; i < 5; i++) {
         sc = sim_scenario_find(names[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
@@ -67,7 +68,7 @@ static void test_catalog(void)
     }
     CU_ASSERT_PTR_NULL(sim_scenario_find("nope"));
     CU_ASSERT_PTR_NULL(sim_scenario_find(NULL));
-    CU_ASSERT_PTR_NULL(sim_scenario_at(5));
+    CU_ASSERT_PTR_NULL(sim_scenario_at(sim_scenario_count()));
 
     /* No fault, throttling off, unless the scenario says so. */
     CU_ASSERT_EQUAL(sim_scenario_world_opts(sim_scenario_find("steady"), 3, &o, NULL), 0);
@@ -263,14 +264,35 @@ static void test_tracker_waits(void)
     sim_world_free(w);
 }
 
+/* The value of a row of the text report (after the label and the padding), or NULL. */
+static const char *text_value(const char *txt, const char *label)
+{
+    const char *r = strstr(txt, label);
+
+    if (!r)
+        return NULL;
+    r += strlen(label);
+    while (*r == ' ')
+        r++;
+    return r;
+}
+
 struct xml_count {
-    int svg, polyline, rect, table, script, depth_max, depth;
+    int svg, svg_ns, html_ns, polyline, rect, table, script, src, depth_max, depth;
 };
 
 static void xml_start(void *ud, const XML_Char *name, const XML_Char **attrs)
 {
     struct xml_count *c = ud;
-    (void)attrs;
+    for (size_t i = 0; attrs[i]; i += 2) {
+        int xmlns = strcmp(attrs[i], "xmlns") == 0;
+        c->src += strcmp(attrs[i], "src") == 0 || strcmp(attrs[i], "href") == 0 ||
+                  strcmp(attrs[i], "xlink:href") == 0;
+        c->svg_ns += xmlns && strcmp(name, "svg") == 0 &&
+                     strcmp(attrs[i + 1], "http://www.w3.org/2000/svg") == 0;
+        c->html_ns += xmlns && strcmp(name, "html") == 0 &&
+                      strcmp(attrs[i + 1], "http://www.w3.org/1999/xhtml") == 0;
+    }
     c->svg += strcmp(name, "svg") == 0;
     c->polyline += strcmp(name, "polyline") == 0;
     c->rect += strcmp(name, "rect") == 0;
@@ -300,7 +322,9 @@ static void test_report(void)
     info.seed = 42;
     info.ec2_calls = 17;
     info.wall_seconds = 1.5;
-    info.notes = "a & b";
+    /* Control characters (ESC, SOH), a lone continuation byte, a cut sequence, an overlong
+     * '/', a surrogate and 0xff, none of which XML can carry; é and the tab can. */
+    info.notes = "a & b\x1b[31m\x01 \x80 \xc3( \xc0\xaf \xed\xa0\x80 \xff caf\xc3\xa9\tend";
 
     core_buf_init(&b, 1u << 20);
     CU_ASSERT_EQUAL_FATAL(core_buf_append_str(&b, "head\n"), 0);
@@ -315,6 +339,12 @@ static void test_report(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(txt, "boot model"));
     CU_ASSERT_PTR_NOT_NULL(strstr(txt, "join_cold"));
     CU_ASSERT_PTR_NOT_NULL(strstr(txt, "42"));
+    /* No launch in this world: no Ready time for either path, not "0.0 s". The pending pod is
+     * not in the wait percentiles, and the summary says so. */
+    CU_ASSERT(text_value(txt, "node Ready after launch p50 cold / warm") &&
+              strncmp(text_value(txt, "node Ready after launch p50 cold / warm"), "- / -\n", 6) ==
+                  0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(txt, " s (1 still pending, not counted)\n"));
     /* Aligned: the values of two rows start in the same column. */
     const char *r1 = strstr(txt, "  pods created"), *r2 = strstr(txt, "  wall time");
     CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
@@ -330,9 +360,21 @@ static void test_report(void)
     CU_ASSERT(strncmp(html, "<!DOCTYPE html>", 15) == 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "&lt;flash&amp;&quot;sale&#39;&gt;"));
     CU_ASSERT_PTR_NULL(strstr(html, "<flash"));
-    CU_ASSERT_PTR_NULL(strstr(html, "http"));
+    /* Loads nothing: no script, no src or href; the only URIs are the two namespace names,
+     * which are names, not fetched. */
     CU_ASSERT_PTR_NULL(strstr(html, "<script"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "a &amp; b"));
+    CU_ASSERT_PTR_NULL(strstr(html, "src="));
+    CU_ASSERT_PTR_NULL(strstr(html, "href="));
+    CU_ASSERT_PTR_NULL(strstr(html, "url("));
+    for (const char *h = strstr(html, "http"); h; h = strstr(h + 1, "http"))
+        CU_ASSERT(strncmp(h, "http://www.w3.org/2000/svg\"", 27) == 0 ||
+                  strncmp(h, "http://www.w3.org/1999/xhtml\"", 29) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<p>a &amp; b\xef\xbf\xbd[31m\xef\xbf\xbd \xef\xbf\xbd "
+                                        "\xef\xbf\xbd( \xef\xbf\xbd\xef\xbf\xbd "
+                                        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd "
+                                        "caf\xc3\xa9\tend</p>"));
+    /* The one pending pod is named as left out of the percentiles; no launch: no Ready time. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, " (1 still pending, not counted)</td>"));
 
     p = XML_ParserCreate("UTF-8");
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -345,6 +387,9 @@ static void test_report(void)
     CU_ASSERT(ok);
     XML_ParserFree(p);
     CU_ASSERT_EQUAL(c.svg, 3);
+    CU_ASSERT_EQUAL(c.svg_ns, 3);
+    CU_ASSERT_EQUAL(c.html_ns, 1);
+    CU_ASSERT_EQUAL(c.src, 0);
     CU_ASSERT_EQUAL(c.polyline, 3); /* pending; cold and warm launches */
     CU_ASSERT(c.rect >= 1);         /* the histogram has a bar (the 5 waits) */
     CU_ASSERT_EQUAL(c.table, 2);
@@ -366,7 +411,98 @@ static void test_report(void)
     sim_world_free(w);
 }
 
+/* No pod bound yet: the waits are no figure, not 0 s; notes up to 4 KiB are kept whole (cut at
+ * a character beyond that). */
+static void test_report_no_samples(void)
+{
+    struct sim_world *w = world_for(sim_scenario_find("steady"), 0);
+    struct sim_tracker *t = NULL;
+    struct sim_report_info info = {0};
+    struct core_buf b, notes;
+    const char *txt, *row;
+
+    CU_ASSERT_EQUAL_FATAL(sim_tracker_new(w, S(5), &t, NULL), 0);
+    mk_pod(w, "alone", "100m");
+    run_for(w, S(10));
+    core_buf_init(&notes, 8192);
+    for (int i = 0; i < 1000; i++) /* 3,000 bytes, then one more character cut at 4096 */
+        CU_ASSERT_EQUAL_FATAL(core_buf_append_str(&notes, "n\xc3\xa9"), 0);
+    info.notes = core_buf_cstr(&notes);
+    core_buf_init(&b, 1u << 20);
+    CU_ASSERT_EQUAL_FATAL(sim_report_text(t, &info, &b), 0);
+    txt = core_buf_cstr(&b);
+    row = text_value(txt, "pod wait p50 / p90 / p99");
+    CU_ASSERT(row && strncmp(row, "- (1 still pending, not counted)\n", 33) == 0);
+    row = text_value(txt, "pod -> node Ready p50 / p90 / p99");
+    CU_ASSERT(row && strncmp(row, "- (1 still pending, not counted)\n", 33) == 0);
+    CU_ASSERT_PTR_NULL(strstr(txt, "0.0 s / 0.0 s / 0.0 s"));
+    /* The whole note: not cut at 900 bytes. */
+    row = strstr(txt, "  notes: ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    CU_ASSERT(strncmp(row + 9, info.notes, notes.len) == 0 && row[9 + notes.len] == '\n');
+
+    /* Longer than 4 KiB: cut before a character that would not fit whole. */
+    core_buf_reset(&notes);
+    CU_ASSERT_EQUAL_FATAL(core_buf_append_str(&notes, "x"), 0);
+    for (int i = 0; i < 2100; i++)
+        CU_ASSERT_EQUAL_FATAL(core_buf_append_str(&notes, "\xc3\xa9"), 0);
+    info.notes = core_buf_cstr(&notes);
+    core_buf_reset(&b);
+    CU_ASSERT_EQUAL_FATAL(sim_report_text(t, &info, &b), 0);
+    row = strstr(core_buf_cstr(&b), "  notes: ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    CU_ASSERT_EQUAL(strlen(row), 9 + 4095 + 1); /* "x" and 2047 whole characters, then \n */
+    core_buf_cleanup(&notes);
+    core_buf_cleanup(&b);
+    sim_tracker_free(t);
+    sim_world_free(w);
+}
+
+/* An allocation failing inside the statistics is an error of the report, never a figure of 0;
+ * the buffer is left as it was. */
+static void test_report_nomem(void)
+{
+    struct sim_tracker *t = NULL;
+    struct sim_world *w = synthetic(&t);
+    struct sim_report_info info = {0};
+    struct core_buf b;
+    int failed = 0;
+
+    core_buf_init(&b, 1u << 20);
+    /* Room reserved, so that the buffer itself does not allocate while failures are armed. */
+    CU_ASSERT_EQUAL_FATAL(core_buf_reserve(&b, 512u * 1024u), 0);
+    CU_ASSERT_EQUAL_FATAL(core_buf_append_str(&b, "keep"), 0);
+    for (int html = 0; html < 2; html++) {
+        for (unsigned long n = 1; n < 64; n++) {
+            int rc;
+            unsigned long fails;
+            core_alloc_fail_after(n);
+            rc = html ? sim_report_html(t, &info, &b) : sim_report_text(t, &info, &b);
+            fails = core_alloc_failures();
+            core_alloc_fail_after(0);
+            if (fails == 0) {
+                CU_ASSERT_EQUAL(rc, 0);
+                break;
+            }
+            failed++;
+            CU_ASSERT_EQUAL(rc, CORE_E_NOMEM);
+            CU_ASSERT_STRING_EQUAL(core_buf_cstr(&b), "keep");
+            if (rc == 0) {
+                b.len = 4;
+                b.data[4] = '\0';
+            }
+        }
+        b.len = 4;
+        b.data[4] = '\0';
+    }
+    CU_ASSERT(failed >= 4); /* waits and Ready times; cold and warm launches */
+    core_buf_cleanup(&b);
+    sim_tracker_free(t);
+    sim_world_free(w);
+}
+
 TESTS_SUITE(sim_scenario, "sim_scenario", NULL, NULL, TESTS_CASE(test_catalog),
             TESTS_CASE(test_setup_every_scenario), TESTS_CASE(test_scenario_objects),
             TESTS_CASE(test_flash_sale_burst), TESTS_CASE(test_tracker_waits),
-            TESTS_CASE(test_report))
+            TESTS_CASE(test_report), TESTS_CASE(test_report_no_samples),
+            TESTS_CASE(test_report_nomem))

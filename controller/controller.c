@@ -519,6 +519,9 @@ static void refreshed(void *ud, const struct core_err *err)
     else
         controller_log(c, CORE_LOG_INFO, "catalog", NULL, "instance types refreshed",
                        (const char *)NULL);
+    /* Pods found unschedulable against the old (or the empty initial) offerings may fit now. */
+    if (!err && controller_may_act(c))
+        controller_provision_kick(c);
 }
 
 /* Copies the option strings into one block. */

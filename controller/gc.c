@@ -1,7 +1,8 @@
 /*
  * controller/gc.c — garbage collection: instances this cluster launched whose NodeClaim is gone
  * (orphans) are terminated and their Nodes deleted; NodeClaims whose instance is gone are
- * deleted; unused launch templates are handed to controller_launch_gc. One round every
+ * deleted; Nodes left behind by a force-deleted NodeClaim are deleted and released; unused
+ * launch templates are handed to controller_launch_gc. One round every
  * gc_interval, only while this replica may act.
  *
  * Invariants:
@@ -9,11 +10,14 @@
  *    NodeClaim and Node informers have loaded, since an empty store would make every instance
  *    look orphaned.
  *  - An instance is an orphan only when it carries this cluster's tags (owned, managed-by) and
- *    a karpenter.sh/nodeclaim tag naming no NodeClaim, and its launch time (wall clock) is more
+ *    a karpenter.sh/nodeclaim tag naming no NodeClaim (or one created more than a minute after
+ *    the instance's launch, which does not name it), and its launch time (wall clock) is more
  *    than orphan_grace ago; an instance without a known launch time is never an orphan. A warm
  *    pool instance (no nodeclaim tag) is never one.
  *  - A NodeClaim is deleted for a missing instance only after two consecutive rounds that both
  *    answered and both found it missing (or terminated): one answer may lag a fresh launch.
+ *  - A Node carrying our finalizer whose owning NodeClaim no longer exists (force-deleted) is
+ *    deleted and its finalizer dropped: nothing else would release it.
  *  - At most one round runs at a time; an instance whose termination is in flight is not asked
  *    for again. Termination entries live on a list the state owns, so cleanup frees them even
  *    though controller_terminate never calls back after the controller is gone.
@@ -21,6 +25,7 @@
 #include "controller/internal.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define GC_COMPONENT "gc"
@@ -30,6 +35,8 @@
 #define GC_IDS_PER_CALL 200u
 /* Rounds in a row a NodeClaim's instance must be missing before the NodeClaim goes. */
 #define GC_MISSING_ROUNDS 2u
+/* Clock slack between EC2's launch times and the API server's creation times. */
+#define GC_CLAIM_SLACK (60 * CORE_NS_PER_S)
 
 struct gc_term {
     struct gc_term *prev, *next;
@@ -59,6 +66,7 @@ struct gc_delete {
     struct controller_op op;
     char kind[16];
     char name[256];
+    int release;                 /* a Node: drop our finalizer once the delete is accepted */
 };
 
 static void gc_arm(struct controller_gc *g, core_ns delay);
@@ -144,20 +152,78 @@ static void round_done(struct controller_gc *g)
 
 /* ---- deletes ------------------------------------------------------------------------------- */
 
+static void deleted(void *ud, int rc, json_t *obj, const struct core_err *err);
+
+/* JSON patch removing our finalizer at index i, guarded by a test so a concurrent change of
+ * the list fails instead of removing someone else's. */
+static json_t *finalizer_patch(size_t i)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/metadata/finalizers/%zu", i);
+    return json_pack("[{s:s, s:s, s:s}, {s:s, s:s}]", "op", "test", "path", path, "value",
+                     CONTROLLER_FINALIZER, "op", "remove", "path", path);
+}
+
+/* Issues the finalizer patch with d (release cleared); frees d when it cannot. */
+static void release_node(struct controller *c, struct gc_delete *d, size_t index)
+{
+    struct core_err err;
+    json_t *patch = finalizer_patch(index);
+    core_err_clear(&err);
+    d->release = 0;
+    if (!patch) {
+        core_free(d);
+        return;
+    }
+    controller_log(c, CORE_LOG_INFO, GC_COMPONENT, d->name,
+                   "releasing a node whose NodeClaim does not exist", (const char *)NULL);
+    controller_op_track(c, &d->op);
+    if (k8s_patch(c->k8s, &k8s_res_nodes, NULL, d->name, NULL, K8S_PATCH_JSON, patch, deleted, d,
+                  &err) != 0) {
+        controller_log(c, CORE_LOG_WARN, GC_COMPONENT, d->name, "release failed", "error",
+                       err.message, (const char *)NULL);
+        (void)controller_op_finish(&d->op);
+        core_free(d);
+    }
+    json_decref(patch);
+}
+
 static void deleted(void *ud, int rc, json_t *obj, const struct core_err *err)
 {
     struct gc_delete *d = ud;
     struct controller *c = controller_op_finish(&d->op);
-    (void)obj;
     if (c && rc != 0 && rc != CORE_E_NOTFOUND)
         controller_log(c, CORE_LOG_WARN, GC_COMPONENT, d->name, "delete failed", "kind", d->kind,
                        "error", err && err->message[0] ? err->message : core_strerror(rc),
                        (const char *)NULL);
+    if (c && rc == 0 && d->release && obj && controller_may_act(c)) {
+        /* The Node is Terminating now; nothing else would ever drop our finalizer. */
+        json_t *fins = json_object_get(json_object_get(obj, "metadata"), "finalizers");
+        size_t i;
+        json_t *f;
+        json_array_foreach(fins, i, f)
+        {
+            const char *v = json_string_value(f);
+            if (v && strcmp(v, CONTROLLER_FINALIZER) == 0) {
+                release_node(c, d, i);
+                return;
+            }
+        }
+    }
     core_free(d);
 }
 
+static void delete_object2(struct controller *c, const struct k8s_resource *res,
+                           const char *kind, const char *name, const char *uid, int release);
+
 static void delete_object(struct controller *c, const struct k8s_resource *res, const char *kind,
                           const char *name, const char *uid)
+{
+    delete_object2(c, res, kind, name, uid, 0);
+}
+
+static void delete_object2(struct controller *c, const struct k8s_resource *res,
+                           const char *kind, const char *name, const char *uid, int release)
 {
     struct k8s_delete_opts o;
     struct core_err err;
@@ -171,6 +237,7 @@ static void delete_object(struct controller *c, const struct k8s_resource *res, 
     o.grace_period_seconds = -1;
     core_strlcpy(d->kind, kind, sizeof d->kind);
     core_strlcpy(d->name, name, sizeof d->name);
+    d->release = release;
     controller_op_track(c, &d->op);
     if (k8s_delete(c->k8s, res, NULL, name, &o, deleted, d, &err) != 0) {
         controller_log(c, CORE_LOG_WARN, GC_COMPONENT, name, "delete failed", "kind", kind,
@@ -197,6 +264,59 @@ static void delete_nodes_of(struct controller *c, const char *instance_id)
         controller_log(c, CORE_LOG_INFO, GC_COMPONENT, key, "deleting the node of an orphan "
                        "instance", "instance", instance_id, (const char *)NULL);
         delete_object(c, &k8s_res_nodes, "Node", key, n->meta.uid);
+    }
+}
+
+/* ---- Nodes whose NodeClaim is gone --------------------------------------------------------- */
+
+/* The NodeClaim owner of a Node, or NULL. */
+static const struct k8s_owner_ref *claim_owner(const struct k8s_node *n)
+{
+    for (size_t i = 0; i < n->meta.nowners; i++)
+        if (n->meta.owners[i].kind && strcmp(n->meta.owners[i].kind, "NodeClaim") == 0 &&
+            n->meta.owners[i].name)
+            return &n->meta.owners[i];
+    return NULL;
+}
+
+/* A Node carrying our finalizer and owned by a NodeClaim that no longer exists (force-deleted,
+ * or replaced by one of the same name) would stay Terminating for ever: the NodeClaim's
+ * deletion is what drops that finalizer. Delete such a Node and release it; its instance is an
+ * orphan the search above terminates after orphan_grace. */
+static void release_orphan_nodes(struct controller *c)
+{
+    size_t it = 0;
+    const char *key;
+    const void *val;
+
+    while (k8s_informer_next(c->nodes, &it, &key, &val)) {
+        const struct k8s_node *n = val;
+        const struct k8s_owner_ref *o;
+        const struct k8s_nodeclaim *nc;
+        if (!n || !(o = claim_owner(n)) ||
+            !k8s_strings_contains(&n->meta.finalizers, CONTROLLER_FINALIZER))
+            continue;
+        nc = k8s_informer_get(c->nodeclaims, o->name);
+        if (nc && (!o->uid || !nc->meta.uid || strcmp(o->uid, nc->meta.uid) == 0))
+            continue;
+        if (!n->meta.has_deletion_timestamp) {
+            controller_log(c, CORE_LOG_INFO, GC_COMPONENT, key,
+                           "deleting a node whose NodeClaim does not exist", "nodeclaim",
+                           o->name, (const char *)NULL);
+            delete_object2(c, &k8s_res_nodes, "Node", key, n->meta.uid, 1);
+            continue;
+        }
+        for (size_t i = 0; i < n->meta.finalizers.n; i++) {
+            if (strcmp(n->meta.finalizers.v[i], CONTROLLER_FINALIZER) != 0)
+                continue;
+            struct gc_delete *d = core_calloc(1, sizeof *d);
+            if (!d)
+                break;
+            core_strlcpy(d->kind, "Node", sizeof d->kind);
+            core_strlcpy(d->name, key, sizeof d->name);
+            release_node(c, d, i);
+            break;
+        }
     }
 }
 
@@ -261,6 +381,20 @@ static void terminate_orphan(struct controller *c, struct controller_gc *g,
     }
 }
 
+/* The instance was launched well before the NodeClaim carrying its tag's name was created, and
+ * that NodeClaim does not name it: it belongs to an earlier NodeClaim of the same name (a name
+ * reused), which controller_launch_find does not adopt either. */
+static int older_than_claim(const struct aws_ec2_instance *in, const struct k8s_nodeclaim *nc)
+{
+    const char *id = provider_instance(nc->provider_id);
+    const char *warm = k8s_labels_get(&nc->meta.annotations, CONTROLLER_ANNOTATION_WARM);
+    if (!nc->meta.has_creation_timestamp || (id && strcmp(id, in->instance_id) == 0))
+        return 0;
+    if (warm && strcmp(warm, in->instance_id) == 0)
+        return 0; /* a warm instance launched long ago, being taken by this NodeClaim */
+    return in->launch_time < nc->meta.creation_timestamp - GC_CLAIM_SLACK;
+}
+
 static void judge_orphans(struct controller *c, struct controller_gc *g,
                           const struct aws_ec2_instances *res)
 {
@@ -274,9 +408,10 @@ static void judge_orphans(struct controller *c, struct controller_gc *g,
         if (in->state_name && (strcmp(in->state_name, "terminated") == 0 ||
                                strcmp(in->state_name, "shutting-down") == 0))
             continue;
-        if (k8s_informer_get(c->nodeclaims, claim))
-            continue;
         if (in->launch_time <= 0 || now - in->launch_time <= grace)
+            continue;
+        const struct k8s_nodeclaim *nc = k8s_informer_get(c->nodeclaims, claim);
+        if (nc && !older_than_claim(in, nc))
             continue;
         terminate_orphan(c, g, in, claim, now - in->launch_time);
     }
@@ -469,6 +604,7 @@ static void gc_round(struct controller *c, struct controller_gc *g)
     g->pending++;
     search_orphans(c, g);
     check_claims(c, g);
+    release_orphan_nodes(c);
     round_done(g);
 }
 

@@ -166,6 +166,9 @@ int controller_nodepool_usage(const struct controller *c, const char *pool,
 int controller_provision_init(struct controller *c, struct core_err *err) CORE_NODISCARD;
 void controller_provision_resync(struct controller *c);
 void controller_provision_cleanup(struct controller *c);
+/* Something that may help pending pods changed outside the informers (the instance catalog
+ * was refreshed): plan again if any pod waits. */
+void controller_provision_kick(struct controller *c);
 /* When the pod (key "ns/name") was first seen pending, or 0. For reaction time. */
 core_ns controller_provision_first_seen(const struct controller *c, const char *pod_key);
 /* The pods nominated to a NodeClaim this replica created (borrowed keys), for reaction time

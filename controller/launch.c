@@ -1164,6 +1164,41 @@ static void find_free(struct job *j)
     core_free(j);
 }
 
+/* An instance launched (well) before the NodeClaim of that name was created belongs to an
+ * earlier NodeClaim that had the same name (a name reused after a restart): not ours. */
+#define FIND_CLOCK_SLACK ((core_ns)60 * CORE_NS_PER_S)
+
+/* newest(), minus instances launched more than FIND_CLOCK_SLACK before the NodeClaim's
+ * creationTimestamp (when the informer knows it and EC2 gave a launch time). */
+static const struct aws_ec2_instance *newest_for(const struct controller *c,
+                                                 const struct aws_ec2_instances *res,
+                                                 const char *nodeclaim)
+{
+    const struct k8s_nodeclaim *nc = k8s_informer_get(c->nodeclaims, nodeclaim);
+    const struct aws_ec2_instance *best = NULL;
+    const char *warm;
+    core_ns not_before;
+    if (!nc || !nc->meta.has_creation_timestamp)
+        return newest(res);
+    warm = k8s_labels_get(&nc->meta.annotations, CONTROLLER_ANNOTATION_WARM);
+    not_before = nc->meta.creation_timestamp - FIND_CLOCK_SLACK;
+    for (size_t i = 0; res && i < res->n; i++) {
+        const struct aws_ec2_instance *in = &res->v[i];
+        /* Too old to be ours, unless it is the NodeClaim's warm instance (older by design). */
+        if (in->launch_time > 0 && in->launch_time < not_before &&
+            !(warm && in->instance_id && strcmp(warm, in->instance_id) == 0))
+            continue;
+        if (in->state_name && (strcmp(in->state_name, "terminated") == 0 ||
+                               strcmp(in->state_name, "shutting-down") == 0))
+            continue;
+        if (!best || in->launch_time > best->launch_time ||
+            (in->launch_time == best->launch_time &&
+             strcmp(in->instance_id, best->instance_id) > 0))
+            best = in;
+    }
+    return best;
+}
+
 static void on_found(void *ud, int rc, const struct aws_ec2_instances *res,
                      const struct core_err *err)
 {
@@ -1180,7 +1215,7 @@ static void on_found(void *ud, int rc, const struct aws_ec2_instances *res,
     if (rc) {
         x->cb(c, x->ud, rc, NULL, err);
     } else {
-        if ((in = newest(res)) != NULL)
+        if ((in = newest_for(c, res, x->nodeclaim)) != NULL)
             result_from_instance(&out, in);
         x->cb(c, x->ud, 0, &out, NULL);
     }

@@ -2,8 +2,9 @@
  * controller/nodeclaim.c — the NodeClaim lifecycle reconciler: launch (or find, after a
  * restart) the instance behind a NodeClaim and record it (Launched), pair the Node that
  * registers with that providerID (Registered), notice when it is Ready with its startup taints
- * gone (Initialized, Ready), enforce liveness (not Launched / not Registered in time → delete),
- * and carry out deletion (cordon, drain, terminate, delete the Node, drop the finalizer).
+ * gone (Initialized, Ready), enforce liveness (not Launched / Registered / Initialized in time
+ * → delete), and carry out deletion (cordon, drain, terminate, delete the Node, drop the
+ * finalizer).
  *
  * Invariants:
  *  - Level-triggered: every pass reads the informers' current values and issues at most one
@@ -16,6 +17,11 @@
  *  - A write that succeeded is remembered in the entry until the informer shows its effect, so
  *    a stale informer cannot make a pass repeat it (or count it twice in the stats).
  *  - Nothing is written unless controller_may_act(); a follower only keeps no state.
+ *  - Deletion never waits for what cannot happen: pods stuck terminating (deleted more than
+ *    their grace + 1 minute ago) are not waited for, and a Node NotReady for more than 5
+ *    minutes is not drained at all.
+ *  - A launch that failed without a definite answer (timeout, transport, 5xx) may have created
+ *    the instance: the next attempt looks for it first.
  *  - Calls into launch.c may never answer when the controller is freed first: their contexts
  *    are kept on a list owned here and freed in _cleanup. Kubernetes calls always answer and
  *    use the tracked-op pattern.
@@ -36,6 +42,10 @@
 #define NC_KEY_MAX 256
 #define NC_RETRY_BASE ((core_ns)1000000000)
 #define NC_RETRY_CAP ((core_ns)60 * 1000000000)
+#define NC_POD_DEFAULT_GRACE ((core_ns)30 * 1000000000)
+#define NC_STUCK_TERMINATING ((core_ns)60 * 1000000000)
+#define NC_NOT_READY_SKIP ((core_ns)300 * 1000000000)
+#define NC_INIT_TIMEOUT ((core_ns)900 * 1000000000)
 
 /* What this process knows about one NodeClaim beyond the informer. */
 struct nc_entry {
@@ -579,6 +589,12 @@ static void launch_answer(struct controller *c, void *ud, int rc,
         delay = NC_RETRY_CAP;
     e->failures++;
     e->retry_at = controller_now(c) + delay;
+    /* A launch whose answer was lost (timeout, connection, server error) may have created the
+     * instance all the same: look for it again before launching anew. */
+    if (kind == CALL_LAUNCH &&
+        (rc == CORE_E_TIMEOUT || rc == CORE_E_TRANSPORT || rc == CORE_E_TLS ||
+         (err && err->http_status >= 500)))
+        e->searched = 0;
     if (rc == CORE_E_SERVICE && err && aws_error_is_capacity(err->service_code)) {
         e->capacity_failed = 1;
         controller_log(c, CORE_LOG_WARN, COMP, key, "no capacity for any offering", "error",
@@ -1031,8 +1047,29 @@ static void evict_done(void *ud, int rc, json_t *obj, const struct core_err *err
     core_free(x);
 }
 
+/* A pod deleted long ago that is still there will not go away by waiting: its kubelet is gone
+ * or wedged (Karpenter's IsStuckTerminating). The pod's own grace period is not decoded, so the
+ * API's default (30 s) stands in for it. */
+static int pod_stuck_terminating(const struct controller *c, const struct k8s_pod *p)
+{
+    return p->meta.has_deletion_timestamp &&
+           controller_wall(c) > p->meta.deletion_timestamp + NC_POD_DEFAULT_GRACE +
+                                    NC_STUCK_TERMINATING;
+}
+
+/* The Node's Ready condition has not been True for longer than NC_NOT_READY_SKIP: nothing on it
+ * can be evicted gracefully (no kubelet to stop the pods), so draining would only wait. */
+static int node_long_not_ready(const struct controller *c, const struct k8s_node *n)
+{
+    const struct k8s_condition *k = k8s_condition_find(n->conditions, n->nconditions, "Ready");
+    if (!k || k->status == K8S_COND_TRUE || !k->has_last_transition_time)
+        return 0;
+    return controller_wall(c) - k->last_transition_time > NC_NOT_READY_SKIP;
+}
+
 /* Evicts the evictable pods on node. Returns 1 when the pass ended here (evictions issued, or a
- * wait for pods still terminating), 0 when the node is drained. */
+ * wait for pods still terminating), 0 when the node is drained. Pods stuck terminating are not
+ * waited for. */
 static int drain(struct controller *c, const char *key, const struct k8s_node *node,
                  struct nc_entry *e)
 {
@@ -1043,7 +1080,7 @@ static int drain(struct controller *c, const char *key, const struct k8s_node *n
     while (k8s_informer_index_next(c->pods, CONTROLLER_IDX_NODE, node->meta.name, &it, &pk,
                                    &pv)) {
         const struct k8s_pod *p = pv;
-        if (!p || !pod_evictable(p))
+        if (!p || !pod_evictable(p) || pod_stuck_terminating(c, p))
             continue;
         nwait++;
         if (p->meta.has_deletion_timestamp)
@@ -1111,7 +1148,16 @@ static void handle_deleting(struct controller *c, const char *key, const struct 
         int expired = nc->has_termination_grace_period && nc->meta.has_deletion_timestamp &&
                       controller_wall(c) >= nc->meta.deletion_timestamp +
                                                 nc->termination_grace_period;
-        if (!expired && drain(c, key, node, e))
+        /* A Node long NotReady has no kubelet to carry out evictions (the instance is stopped,
+         * gone, or wedged; also what a restarted controller sees of an instance already
+         * terminated): skip the drain rather than wait for pods that never leave. */
+        int dead = node_long_not_ready(c, node);
+        if (dead && !e->drain_logged) {
+            controller_log(c, CORE_LOG_INFO, COMP, key, "node not ready: not draining", "node",
+                           node->meta.name, (const char *)NULL);
+            e->drain_logged = 1;
+        }
+        if (!expired && !dead && drain(c, key, node, e))
             return;
     }
     if (instance && !e->terminated) {
@@ -1302,6 +1348,20 @@ static void handle(void *ud, struct core_wq *wq, const char *key)
         if (!why) {
             do_initialize(c, key, nc, node);
             return;
+        }
+        /* Liveness: a Node that registered but never became usable (kubelet wedged, a
+         * startup taint nobody removes) would hold its pods' nominations forever. */
+        const struct k8s_condition *reg =
+            k8s_condition_find(nc->conditions, nc->nconditions, "Registered");
+        if (reg && reg->has_last_transition_time) {
+            core_ns since = controller_wall(c) - reg->last_transition_time;
+            if (since >= NC_INIT_TIMEOUT) {
+                char msg[128];
+                snprintf(msg, sizeof(msg), "not initialized in time (%s)", why);
+                liveness_delete(c, key, nc, msg);
+                return;
+            }
+            requeue_after(c, key, NC_INIT_TIMEOUT - since);
         }
     }
     core_wq_done(wq, key, CORE_WQ_OK);

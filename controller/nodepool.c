@@ -11,8 +11,8 @@
  *
  * Invariants:
  *  - controller_nodepool_usage and the status use the same sum, so the provisioner's limit
- *    checks and what users see agree. A NodeClaim not launched yet has no capacity and adds
- *    only to "nodes".
+ *    checks and what users see agree. A NodeClaim not launched yet (no status.capacity) counts
+ *    as the largest of its listed instance types, so limits hold before launches answer.
  *  - Resource names that disappear are removed with explicit nulls (a merge patch merges
  *    maps); lastTransitionTime moves only when a condition's status does.
  */
@@ -33,6 +33,46 @@ struct np_call {
     char *key;
 };
 
+/* What a NodeClaim without status.capacity (not launched yet) will hold at most: per resource,
+ * the largest of its listed instance types (cpu vcpu×1000 milli, memory bytes×1000 milli, pods
+ * the type's default max pods). Counting it now keeps the pool's limits across batches that
+ * run before the launches answer; once launched, the real capacity replaces it. Types the
+ * catalog does not know add nothing. */
+static int claim_estimate(const struct controller *c, const struct k8s_nodeclaim *nc,
+                          struct k8s_res_list *sum)
+{
+    const struct launcher_catalog *cat = controller_catalog(c);
+    const char *itkey = launcher_label_key(LAUNCHER_L_INSTANCE_TYPE);
+    int64_t cpu = 0, mem = 0, pods = 0;
+    int rc = 0;
+
+    for (size_t i = 0; cat && i < nc->nrequirements; i++) {
+        const struct k8s_requirement *r = &nc->requirements[i];
+        if (r->op != K8S_OP_IN || strcmp(launcher_label_normalize(r->key), itkey) != 0)
+            continue;
+        for (size_t j = 0; j < r->values.n; j++) {
+            const struct launcher_itype *t = launcher_catalog_find(cat, r->values.v[j]);
+            struct launcher_alloc a;
+            if (!t)
+                continue;
+            if ((int64_t)t->vcpu * 1000 > cpu)
+                cpu = (int64_t)t->vcpu * 1000;
+            if (t->memory_mib > 0 && t->memory_mib <= INT64_MAX / (1048576LL * 1000) &&
+                t->memory_mib * 1048576LL * 1000 > mem)
+                mem = t->memory_mib * 1048576LL * 1000;
+            if (launcher_allocatable(t, NULL, &a) == 0 && (int64_t)a.pods * 1000 > pods)
+                pods = (int64_t)a.pods * 1000;
+        }
+    }
+    if (cpu > 0)
+        rc = k8s_res_set(sum, "cpu", k8s_res_get(sum, "cpu") + cpu);
+    if (!rc && mem > 0)
+        rc = k8s_res_set(sum, "memory", k8s_res_get(sum, "memory") + mem);
+    if (!rc && pods > 0)
+        rc = k8s_res_set(sum, "pods", k8s_res_get(sum, "pods") + pods);
+    return rc;
+}
+
 int controller_nodepool_usage(const struct controller *c, const char *pool,
                               struct k8s_res_list *out)
 {
@@ -47,7 +87,11 @@ int controller_nodepool_usage(const struct controller *c, const char *pool,
     while (k8s_informer_index_next(c->nodeclaims, CONTROLLER_IDX_POOL, pool, &it, &key, &v)) {
         const struct k8s_nodeclaim *nc = v;
         count++;
-        if ((rc = k8s_res_add(&sum, &nc->capacity)))
+        if (nc->capacity.n > 0)
+            rc = k8s_res_add(&sum, &nc->capacity);
+        else
+            rc = claim_estimate(c, nc, &sum);
+        if (rc)
             break;
     }
     if (!rc && count > (size_t)(INT64_MAX / 1000))
@@ -260,6 +304,16 @@ static void enqueue(struct controller *c, const char *key)
         controller_log(c, CORE_LOG_WARN, COMPONENT, key, "cannot enqueue", (const char *)NULL);
 }
 
+/* NodeClaim changes come in storms (a scale-out of thousands): the pool's status is summed at
+ * most once per second, since each sum walks all of its NodeClaims. */
+#define CLAIM_COALESCE ((core_ns)CORE_NS_PER_S)
+
+static void enqueue_soon(struct controller *c, const char *key)
+{
+    if (key && *key && core_wq_add_after(c->nodepool->wq, key, CLAIM_COALESCE) != 0)
+        controller_log(c, CORE_LOG_WARN, COMPONENT, key, "cannot enqueue", (const char *)NULL);
+}
+
 static void pool_changed(void *ud, const char *key, const void *old, const void *value)
 {
     struct controller *c = ud;
@@ -279,9 +333,9 @@ static void claim_changed(void *ud, const char *key, const void *old, const void
     const char *po = o ? k8s_labels_get(&o->meta.labels, LAUNCHER_KEY_NODEPOOL) : NULL;
     const char *pv = v ? k8s_labels_get(&v->meta.labels, LAUNCHER_KEY_NODEPOOL) : NULL;
     (void)key;
-    enqueue(c, pv);
+    enqueue_soon(c, pv);
     if (po && (!pv || strcmp(po, pv) != 0))
-        enqueue(c, po);
+        enqueue_soon(c, po);
 }
 
 static void class_changed(void *ud, const char *key, const void *old, const void *value)

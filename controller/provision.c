@@ -14,6 +14,12 @@
  *    It is valid while the NodeClaim exists and is not being deleted; before the informer has
  *    seen the NodeClaim, while its create is in flight or for UNSEEN_GRACE after. A failed
  *    create, a deleted or deleting NodeClaim release the pods at once (and open a batch).
+ *  - An in-flight NodeClaim's free space is its allocatable minus the DaemonSet pods that will
+ *    run there and the pods nominated to it now (not its spec.resources.requests), so after a
+ *    restart, with the nominations gone, pending pods go back onto it. A nomination to a
+ *    NodeClaim Registered but not Initialized for REGISTERED_GRACE lapses.
+ *  - A NodeClaim create refused for good (4xx other than 409/429) makes its pool back off
+ *    (5 s doubling to 5 min); its pods are told once (FailedScheduling).
  *  - Everything that decides is sorted by key first (informer order is unspecified), and
  *    NodeClaim names come from a generator seeded from the cluster name: the same cluster
  *    state gives the same NodeClaims, in the same order, with the same names.
@@ -37,6 +43,9 @@
  * nomination is dropped and the pod planned again: the kube-scheduler is free to place other
  * pods on the new node first, and then this one needs capacity elsewhere. */
 #define NOMINATION_GRACE ((core_ns)20 * CORE_NS_PER_S)
+/* How long a NodeClaim may stay Registered without becoming Initialized before the pods
+ * nominated to it are planned elsewhere (its Node may never become Ready). */
+#define REGISTERED_GRACE ((core_ns)300 * CORE_NS_PER_S)
 
 /* A pod we track: pending for the default scheduler and marked Unschedulable at some point,
  * not bound or deleted since. */
@@ -64,7 +73,18 @@ struct controller_provision {
     core_ns timer_at;
     struct core_timer *sweep;        /* re-checks nominations to initialised NodeClaims */
     uint64_t rng;
+    struct core_map *backoff;        /* NodePool name → struct prov_backoff * */
+    struct core_timer *backoff_timer; /* opens a batch when the earliest backoff ends */
 };
+
+/* A NodePool whose NodeClaims the API refuses for good (a 4xx other than 409/429: the document
+ * is invalid, e.g. a name too long): no NodeClaim for it before `until` (monotonic). */
+struct prov_backoff {
+    core_ns until;
+    core_ns delay;
+};
+#define BACKOFF_BASE ((core_ns)5 * CORE_NS_PER_S)
+#define BACKOFF_CAP ((core_ns)300 * CORE_NS_PER_S)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers                                                                               */
@@ -299,6 +319,12 @@ static int nomination_valid(const struct controller *c, const struct prov_pod *p
         if (ic && ic->status == K8S_COND_TRUE && ic->has_last_transition_time &&
             controller_wall(c) - ic->last_transition_time > NOMINATION_GRACE)
             return 0; /* its node is up and the kube-scheduler still cannot place the pod */
+        const struct k8s_condition *rc =
+            k8s_condition_find(nc->conditions, nc->nconditions, "Registered");
+        if ((!ic || ic->status != K8S_COND_TRUE) && rc && rc->status == K8S_COND_TRUE &&
+            rc->has_last_transition_time &&
+            controller_wall(c) - rc->last_transition_time > REGISTERED_GRACE)
+            return 0; /* its Node joined but does not become usable */
         return 1;
     }
     const struct prov_claim *cl = core_map_get(c->provision->claims, pp->claim, NULL);
@@ -443,7 +469,8 @@ static void sweep_fire(void *ud)
             continue;
         }
         const struct k8s_nodeclaim *nc = k8s_informer_get(c->nodeclaims, pp->claim);
-        if (nc && k8s_condition_find(nc->conditions, nc->nconditions, "Initialized"))
+        if (nc && (k8s_condition_find(nc->conditions, nc->nconditions, "Initialized") ||
+                   k8s_condition_find(nc->conditions, nc->nconditions, "Registered")))
             watching = 1;
     }
     if (released)
@@ -465,7 +492,9 @@ static void on_nodeclaim(void *ud, const char *key, const void *old, const void 
         return;
     }
     cl->seen = 1;
-    if (!c->provision->sweep && k8s_condition_find(nc->conditions, nc->nconditions, "Initialized"))
+    if (!c->provision->sweep &&
+        (k8s_condition_find(nc->conditions, nc->nconditions, "Initialized") ||
+         k8s_condition_find(nc->conditions, nc->nconditions, "Registered")))
         c->provision->sweep =
             core_loop_timer_add(c->loop, NOMINATION_GRACE + CORE_NS_PER_S, sweep_fire, c);
 }
@@ -715,16 +744,63 @@ static const struct k8s_node *claim_node(const struct controller *c,
     return NULL;
 }
 
-/* What an unlaunched NodeClaim will offer: its status when known, else the allocatable of its
- * cheapest listed type under its class's kubelet settings; minus what it was sized for. */
-static int claim_available(const struct controller *c, const struct k8s_nodeclaim *nc,
-                           struct k8s_res_list *out)
+/* Whether DaemonSet d's pod would run on the node of NodeClaim nc, approximately: it tolerates
+ * the claim's NoSchedule/NoExecute taints, and every label of its nodeSelector is promised by an
+ * In requirement of the claim. Node affinity is not looked at (its pods then count where they
+ * may not run: a claim looks a little fuller than it is, never emptier). */
+static int ds_on_claim(const struct k8s_daemonset *d, const struct k8s_nodeclaim *nc)
+{
+    for (size_t i = 0; i < nc->ntaints; i++)
+        if (nc->taints[i].effect != K8S_EFFECT_PREFER_NO_SCHEDULE &&
+            !k8s_tolerates(d->spec.tolerations, d->spec.ntolerations, &nc->taints[i]))
+            return 0;
+    for (size_t i = 0; i < d->spec.node_selector.n; i++) {
+        const struct k8s_kv *l = &d->spec.node_selector.v[i];
+        int ok = 0;
+        for (size_t j = 0; j < nc->nrequirements && !ok; j++) {
+            const struct k8s_requirement *r = &nc->requirements[j];
+            ok = r->op == K8S_OP_IN &&
+                 strcmp(launcher_label_normalize(r->key), launcher_label_normalize(l->key)) ==
+                     0 &&
+                 k8s_strings_contains(&r->values, l->value);
+        }
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Sizes the free space of an in-flight NodeClaim from what runs there now, not from what it was
+ * sized for: minus the DaemonSet pods that will run on it and the pods nominated to it at this
+ * moment (this process's nominations). A restarted controller, which lost its nominations, so
+ * sees the claim empty and places the pending pods back onto it instead of launching more. */
+static int claim_subtract_load(const struct controller *c, const struct batch *b,
+                               const struct k8s_nodeclaim *nc, struct k8s_res_list *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < b->nds && !rc; i++)
+        if (ds_on_claim(b->dsv[i], nc))
+            rc = res_sub(out, &b->dsv[i]->spec.requests);
+    const struct prov_claim *cl = core_map_get(c->provision->claims, nc->meta.name, NULL);
+    for (size_t j = 0; cl && j < cl->npods && !rc; j++) {
+        const struct k8s_pod *pod = k8s_informer_get(c->pods, cl->pods[j]);
+        if (pod && str_empty(pod->spec.node_name) && !pod_terminal(pod))
+            rc = res_sub(out, &pod->spec.requests);
+    }
+    return rc;
+}
+
+/* What an in-flight NodeClaim will offer: its status' allocatable when launched, else the
+ * allocatable of its cheapest listed type under its class's kubelet settings; minus its load
+ * (claim_subtract_load). */
+static int claim_available(const struct controller *c, const struct batch *b,
+                           const struct k8s_nodeclaim *nc, struct k8s_res_list *out)
 {
     int rc = 0;
     if (nc->allocatable.n) {
         for (size_t i = 0; i < nc->allocatable.n && !rc; i++)
             rc = k8s_res_set(out, nc->allocatable.v[i].name, nc->allocatable.v[i].milli);
-        return rc ? rc : res_sub(out, &nc->requests);
+        return rc ? rc : claim_subtract_load(c, b, nc, out);
     }
     const char *type = NULL;
     for (size_t i = 0; i < nc->nrequirements && !type; i++) {
@@ -772,7 +848,7 @@ static int claim_available(const struct controller *c, const struct k8s_nodeclai
     if (!rc && cls)
         rc = res_sub(out, &cls->kubelet.system_reserved);
     if (!rc)
-        rc = res_sub(out, &nc->requests);
+        rc = claim_subtract_load(c, b, nc, out);
     return rc;
 }
 
@@ -839,7 +915,7 @@ static int build_nodes(struct controller *c, struct batch *b)
         sn->nrequirements = cl->nrequirements;
         sn->taints = cl->taints;
         sn->ntaints = cl->ntaints;
-        rc = claim_available(c, cl, &b->avail[k]);
+        rc = claim_available(c, b, cl, &b->avail[k]);
         sn->available = &b->avail[k];
         b->node_claim[k] = cl->meta.name;
     }
@@ -1162,6 +1238,66 @@ static void nominated_event(struct controller *c, const char *pod_key, const cha
     controller_event(c, &ref, "Normal", "Nominated", msg);
 }
 
+static void trigger(struct controller *c);
+
+static void backoff_fire(void *ud)
+{
+    struct controller *c = ud;
+    c->provision->backoff_timer = NULL;
+    trigger(c);
+}
+
+static int pool_backing_off(const struct controller *c, const char *pool)
+{
+    const struct prov_backoff *bo = core_map_get(c->provision->backoff, pool, NULL);
+    return bo && controller_now(c) < bo->until;
+}
+
+/* A create refused for good: the pool backs off (BACKOFF_BASE doubling to BACKOFF_CAP; the
+ * other refusals of the same batch do not double it again) and each pod that was nominated gets
+ * one FailedScheduling Event naming the error, once per pool until a create succeeds: the error
+ * names a new NodeClaim on every try, so pp->reason holds a marker, not the message. */
+static void create_refused(struct controller *c, const char *pool, const struct prov_claim *cl,
+                           const char *error)
+{
+    struct controller_provision *p = c->provision;
+    core_ns now = controller_now(c);
+    struct prov_backoff *bo = core_map_get(p->backoff, pool, NULL);
+    if (!bo && (bo = core_calloc(1, sizeof(*bo))) != NULL &&
+        core_map_set(p->backoff, pool, bo, NULL) != 0) {
+        core_free(bo);
+        bo = NULL;
+    }
+    if (bo && now >= bo->until) {
+        bo->delay = bo->delay ? bo->delay * 2 : BACKOFF_BASE;
+        if (bo->delay > BACKOFF_CAP)
+            bo->delay = BACKOFF_CAP;
+        bo->until = now + bo->delay;
+        if (p->backoff_timer)
+            core_loop_timer_cancel(c->loop, p->backoff_timer);
+        /* Every pool's backoff ends at most this far away; the batch then re-plans them all. */
+        p->backoff_timer = core_loop_timer_add(c->loop, bo->delay, backoff_fire, c);
+    }
+    char marker[300], msg[640];
+    snprintf(marker, sizeof(marker), "create refused: %.250s", pool);
+    snprintf(msg, sizeof(msg), "creating a NodeClaim for NodePool %.100s failed: %.480s", pool,
+             error);
+    for (size_t i = 0; cl && i < cl->npods; i++) {
+        struct prov_pod *pp = core_map_get(p->pods, cl->pods[i], NULL);
+        const struct k8s_pod *pod = k8s_informer_get(c->pods, cl->pods[i]);
+        if (!pp || !pod || (pp->reason && strcmp(pp->reason, marker) == 0))
+            continue;
+        char *copy = core_strdup(marker);
+        if (!copy)
+            continue;
+        core_free(pp->reason);
+        pp->reason = copy;
+        struct k8s_object_ref ref;
+        pod_ref(pod, &ref);
+        controller_event(c, &ref, "Warning", "FailedScheduling", msg);
+    }
+}
+
 static void create_done(void *ud, int rc, json_t *obj, const struct core_err *err)
 {
     (void)obj;
@@ -1177,9 +1313,13 @@ static void create_done(void *ud, int rc, json_t *obj, const struct core_err *er
                        (const char *)NULL);
         if (cl)
             cl->creating = 0;
+        if (err && err->http_status >= 400 && err->http_status < 500 &&
+            err->http_status != 409 && err->http_status != 429)
+            create_refused(c, x->pool, cl, err->message[0] ? err->message : core_strerror(rc));
         release_claim(c, x->name);
         goto out;
     }
+    core_free(core_map_del(p->backoff, x->pool));
     size_t npods = 0;
     if (cl) {
         cl->creating = 0;
@@ -1335,8 +1475,12 @@ static void run_batch(struct controller *c)
     if (rc)
         goto out;
     c->stats.batches++;
-    for (size_t i = 0; i < plan->nclaims; i++)
+    for (size_t i = 0; i < plan->nclaims; i++) {
+        /* A pool backing off creates nothing; its timer opens the next batch. */
+        if (pool_backing_off(c, in.pools[plan->claims[i].pool].pool->meta.name))
+            continue;
         create_claim(c, &in, &b, plan, i); /* logged there; the pods stay pending */
+    }
     for (size_t i = 0; i < plan->nplacements; i++)
         place_on_claim(c, &b, &plan->placements[i]);
     for (size_t i = 0; i < plan->nunschedulable; i++)
@@ -1390,7 +1534,8 @@ int controller_provision_init(struct controller *c, struct core_err *err)
     c->provision = p;
     p->pods = core_map_new();
     p->claims = core_map_new();
-    if (!p->pods || !p->claims)
+    p->backoff = core_map_new();
+    if (!p->pods || !p->claims || !p->backoff)
         return CORE_E_NOMEM;
     launcher_batcher_init(&p->batcher, c->opts.batch_idle, c->opts.batch_max);
     p->rng = fnv1a(c->opts.cluster_name);
@@ -1404,6 +1549,12 @@ int controller_provision_init(struct controller *c, struct core_err *err)
     if (rc)
         return core_err_set(err, rc, "provision: informer handlers: %s", core_strerror(rc));
     return 0;
+}
+
+void controller_provision_kick(struct controller *c)
+{
+    if (c && c->provision && any_waiting(c))
+        trigger(c);
 }
 
 void controller_provision_resync(struct controller *c)
@@ -1428,6 +1579,8 @@ void controller_provision_cleanup(struct controller *c)
         core_loop_timer_cancel(c->loop, p->timer);
     if (p->sweep)
         core_loop_timer_cancel(c->loop, p->sweep);
+    if (p->backoff_timer)
+        core_loop_timer_cancel(c->loop, p->backoff_timer);
     size_t it = 0;
     const char *key;
     void *val;
@@ -1440,8 +1593,12 @@ void controller_provision_cleanup(struct controller *c)
     it = 0;
     while (p->claims && core_map_next(p->claims, &it, &key, &val))
         claim_free(val);
+    it = 0;
+    while (p->backoff && core_map_next(p->backoff, &it, &key, &val))
+        core_free(val);
     core_map_free(p->pods);
     core_map_free(p->claims);
+    core_map_free(p->backoff);
     core_free(p);
     c->provision = NULL;
 }

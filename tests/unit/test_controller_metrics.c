@@ -2,7 +2,8 @@
  * tests/unit/test_controller_metrics.c — the controller's Prometheus text (well-formed families,
  * label escaping, values that follow the controller's state), its HTTP endpoint (/metrics,
  * /healthz, /readyz, 404, 405) on 127.0.0.1:0, and garbage collection of orphan instances
- * (terminated past the grace, warm-pool and young instances spared) on the simulated world.
+ * (terminated past the grace, warm-pool and young instances spared) and of Nodes whose
+ * NodeClaim was force-deleted (deleted and released) on the simulated world.
  */
 #include "controller/internal.h"
 #include "tests/unit/harness.h"
@@ -359,6 +360,122 @@ static void test_gc_orphans(void)
     tests_simctl_close(&s);
 }
 
+
+/* ---- a Node whose NodeClaim was force-deleted ---------------------------------------------- */
+
+static const char gc_claim_yaml[] =
+    "apiVersion: stoker.dev/v1alpha1\n"
+    "kind: NodeClaim\n"
+    "metadata:\n"
+    "  name: nc-gc\n"
+    "  labels:\n"
+    "    karpenter.sh/nodepool: default\n"
+    "  finalizers: [stoker.dev/termination]\n"
+    "spec:\n"
+    "  nodeClassRef: {group: stoker.dev, kind: EC2NodeClass, name: default}\n"
+    "  requirements:\n"
+    "  - {key: node.kubernetes.io/instance-type, operator: In, values: [m5.large]}\n"
+    "  - {key: karpenter.sh/capacity-type, operator: In, values: [on-demand]}\n"
+    "  - {key: karpenter.sh/nodepool, operator: In, values: [default]}\n";
+
+struct gc_node {
+    char name[256];
+};
+
+static int claim_initialized(struct tests_simctl *s, void *ud)
+{
+    struct gc_node *g = ud;
+    json_t *o = tests_simctl_get(s, "nodeclaims.stoker.dev", NULL, "nc-gc");
+    int ok = o && tests_simctl_condition(o, "Initialized");
+    const char *nn = json_string_value(json_object_get(json_object_get(o, "status"), "nodeName"));
+    if (ok && nn)
+        core_strlcpy(g->name, nn, sizeof g->name);
+    json_decref(o);
+    return ok && nn;
+}
+
+static int node_gone(struct tests_simctl *s, void *ud)
+{
+    struct gc_node *g = ud;
+    json_t *n = tests_simctl_get(s, "nodes", NULL, g->name);
+    json_decref(n);
+    return n == NULL;
+}
+
+static void test_gc_releases_node_of_gone_claim(void)
+{
+    struct tests_simctl s;
+    struct gc_node g;
+    struct core_err err = {0};
+
+    memset(&g, 0, sizeof g);
+    tests_simctl_open(&s, NULL);
+    s.opts.gc_interval = 60 * CORE_NS_PER_S;
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    tests_simctl_apply(&s, tests_simctl_nodeclass_yaml);
+    tests_simctl_apply(&s, tests_simctl_nodepool_yaml);
+    tests_simctl_apply(&s, gc_claim_yaml);
+    CU_ASSERT_FATAL(tests_simctl_until(&s, claim_initialized, &g, 10 * 60 * CORE_NS_PER_S));
+    /* Force-delete the NodeClaim: delete, then strip its finalizer before anyone acts. */
+    CU_ASSERT_EQUAL(sim_kube_delete(s.w->kube, "nodeclaims.stoker.dev", NULL, "nc-gc", &err), 0);
+    json_t *patch = json_pack("{s:{s:[]}}", "metadata", "finalizers");
+    CU_ASSERT_EQUAL(sim_kube_patch(s.w->kube, "nodeclaims.stoker.dev", NULL, "nc-gc", patch, 0,
+                                   NULL, &err), 0);
+    json_decref(patch);
+    json_t *o = tests_simctl_get(&s, "nodeclaims.stoker.dev", NULL, "nc-gc");
+    CU_ASSERT_PTR_NULL(o);
+    json_decref(o);
+    /* The Node carried the termination finalizer; GC deletes and releases it. */
+    CU_ASSERT(tests_simctl_until(&s, node_gone, &g, 3 * 60 * CORE_NS_PER_S));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tests_simctl_log(&s), "whose NodeClaim does not exist"));
+    tests_simctl_close(&s);
+}
+
+
+/* An instance tagged for NodeClaim "nc-gc" launched long before a NodeClaim of that name is
+ * created (a name reused after a restart): the NodeClaim does not adopt it but launches its
+ * own, and GC terminates the old one as an orphan. */
+static int claim_launched(struct tests_simctl *s, void *ud)
+{
+    (void)ud;
+    json_t *o = tests_simctl_get(s, "nodeclaims.stoker.dev", NULL, "nc-gc");
+    int ok = o && tests_simctl_condition(o, "Launched");
+    json_decref(o);
+    return ok;
+}
+
+static void test_reused_name_not_adopted(void)
+{
+    struct tests_simctl s;
+    char old[32];
+
+    tests_simctl_open(&s, NULL);
+    s.opts.gc_interval = 60 * CORE_NS_PER_S;
+    s.opts.orphan_grace = 5 * 60 * CORE_NS_PER_S;
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    tests_simctl_apply(&s, tests_simctl_nodeclass_yaml);
+    tests_simctl_apply(&s, tests_simctl_nodepool_yaml);
+    CU_ASSERT_FATAL(tests_simctl_until(&s, nodeclass_ready, NULL, 60 * CORE_NS_PER_S));
+    launch_tagged(&s, "nc-gc", old, sizeof old);
+    tests_simctl_run(&s, 3 * 60 * CORE_NS_PER_S);
+    tests_simctl_apply(&s, gc_claim_yaml);
+    CU_ASSERT_FATAL(tests_simctl_until(&s, claim_launched, NULL, 3 * 60 * CORE_NS_PER_S));
+    json_t *o = tests_simctl_get(&s, "nodeclaims.stoker.dev", NULL, "nc-gc");
+    const char *pid =
+        json_string_value(json_object_get(json_object_get(o, "status"), "providerID"));
+    CU_ASSERT_PTR_NOT_NULL(pid);
+    CU_ASSERT(pid && strstr(pid, old) == NULL);
+    json_decref(o);
+    /* Past the grace, the old instance is an orphan although a NodeClaim has its name. */
+    tests_simctl_run(&s, 4 * 60 * CORE_NS_PER_S);
+    CU_ASSERT(instance_dead(&s, old));
+    o = tests_simctl_get(&s, "nodeclaims.stoker.dev", NULL, "nc-gc");
+    CU_ASSERT_PTR_NOT_NULL(o);
+    json_decref(o);
+    tests_simctl_close(&s);
+}
+
 TESTS_SUITE(controller_metrics, "controller_metrics", NULL, NULL, TESTS_CASE(test_label_escape),
             TESTS_CASE(test_metrics_wellformed), TESTS_CASE(test_http_endpoint),
-            TESTS_CASE(test_gc_orphans))
+            TESTS_CASE(test_gc_orphans), TESTS_CASE(test_gc_releases_node_of_gone_claim),
+            TESTS_CASE(test_reused_name_not_adopted))

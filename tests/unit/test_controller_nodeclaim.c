@@ -2,8 +2,9 @@
  * tests/unit/test_controller_nodeclaim.c — the NodeClaim lifecycle reconciler, through the
  * whole controller on the simulated world (tests/unit/simctl.h): launch → Launched,
  * Node pairing → Registered, Ready → Initialized; deletion (cordon, drain, terminate,
- * finalizers); liveness; capacity errors; a restart after a crash between CreateFleet and the
- * status write.
+ * finalizers; pods stuck terminating and dead Nodes do not hold it up); liveness (launch,
+ * registration, initialisation); capacity errors; a restart after a crash between CreateFleet
+ * and the status write.
  *
  * Invariants: every test drives virtual time only; NodeClaims are created the way the
  * provisioner creates them (requirements with instance types, the finalizer, the nodepool
@@ -618,6 +619,126 @@ static void test_warm_gone_goes_cold(void)
     tests_simctl_close(&s);
 }
 
+
+/* The Node of a NodeClaim whose instance stopped (kubelet dead): with node_on_stop NOTREADY the
+ * Node stays, NotReady. Deleting the NodeClaim must not wait for the pods on it (evictions are
+ * accepted but nothing ever stops the pods): the drain is skipped once the Node has been
+ * NotReady for 5 minutes, and evicted pods stuck terminating are not waited for. */
+static int node_not_ready(struct tests_simctl *s, void *ud)
+{
+    json_t *n = tests_simctl_get(s, "nodes", NULL, ud);
+    int r = n && !tests_simctl_condition(n, "Ready");
+    json_decref(n);
+    return r;
+}
+
+/* A pod that an eviction cannot remove: a finalizer nobody drops keeps it Terminating, as a
+ * pod on a dead kubelet stays (the emulated API otherwise deletes pods at once). */
+static void create_stuck_pod(struct tests_simctl *s, const char *name, const char *node)
+{
+    create_pod(s, name, node, 0);
+    json_t *patch = json_pack("{s:{s:[s]}}", "metadata", "finalizers", "example.com/hold");
+    struct core_err err = {0};
+    CU_ASSERT_EQUAL(sim_kube_patch(s->w->kube, "pods", "default", name, patch, 0, NULL, &err), 0);
+    json_decref(patch);
+}
+
+/* Deleting a NodeClaim whose pods never go away completes: dead = the instance is stopped and
+ * its Node NotReady (drain skipped after 5 minutes), else the evicted pod is stuck terminating
+ * (ignored once its deletion is 30 s + 1 min old). */
+static void delete_with_stuck_pods(int dead)
+{
+    struct tests_simctl s;
+    struct sim_world_opts wo;
+    memset(&wo, 0, sizeof(wo));
+    wo.seed = 1;
+    wo.node_on_stop = SIM_NODE_NOTREADY;
+    tests_simctl_open(&s, &wo);
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    tests_simctl_apply(&s, tests_simctl_nodeclass_yaml);
+    tests_simctl_apply(&s, tests_simctl_nodepool_yaml);
+    tests_simctl_apply(&s, nodeclaim_yaml);
+    CU_ASSERT_FATAL(tests_simctl_until(&s, claim_cond, "Initialized", 10 * MIN));
+    char node[256];
+    node_of_claim(&s, node, sizeof(node));
+    create_stuck_pod(&s, "web", node);
+    create_pod(&s, "db", node, 0);
+    tests_simctl_run(&s, 2 * SEC);
+    struct core_err err = {0};
+    if (dead) {
+        json_t *nc = get_claim(&s);
+        const char *pid = str_at(nc, "status", "providerID");
+        const char *id = pid ? strrchr(pid, '/') : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+        CU_ASSERT_EQUAL(sim_aws_instance_poweroff(s.w->aws, id + 1, &err), 0);
+        json_decref(nc);
+        CU_ASSERT_FATAL(tests_simctl_until(&s, node_not_ready, node, 3 * MIN));
+        tests_simctl_run(&s, 6 * MIN); /* NotReady long enough: no drain at all */
+    }
+    CU_ASSERT_EQUAL(sim_kube_delete(s.w->kube, "nodeclaims.stoker.dev", NULL, "nc-1", &err), 0);
+    CU_ASSERT(tests_simctl_until(&s, claim_gone, NULL, 8 * MIN));
+    tests_simctl_run(&s, 1 * SEC);
+    json_t *n = tests_simctl_get(&s, "nodes", NULL, node);
+    CU_ASSERT_PTR_NULL(n);
+    json_decref(n);
+    CU_ASSERT(pod_exists(&s, "web")); /* still held by its finalizer: it was not waited for */
+    if (dead)
+        CU_ASSERT_PTR_NOT_NULL(strstr(tests_simctl_log(&s), "node not ready: not draining"));
+    struct states is;
+    instance_states(&s, &is);
+    CU_ASSERT_EQUAL(is.total, 1);
+    CU_ASSERT_EQUAL(is.live, 0);
+    struct controller_stats st;
+    controller_get_stats(s.ctl, &st);
+    CU_ASSERT_EQUAL(st.nodeclaims_deleted, 1);
+    tests_simctl_close(&s);
+}
+
+static void test_delete_dead_node_completes(void)
+{
+    delete_with_stuck_pods(1);
+}
+
+static void test_delete_stuck_pod_completes(void)
+{
+    delete_with_stuck_pods(0);
+}
+
+/* Registered, but a startup taint nobody removes keeps it from Initialized: after 15 minutes
+ * the NodeClaim is deleted for liveness (and its instance with it). */
+static void test_liveness_initialization_timeout(void)
+{
+    struct tests_simctl s;
+    tests_simctl_open(&s, NULL);
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    tests_simctl_apply(&s, tests_simctl_nodeclass_yaml);
+    tests_simctl_apply(&s, tests_simctl_nodepool_yaml);
+    apply_claim_variant(&s, "  resources:\n",
+                        "  startupTaints:\n"
+                        "  - key: example.com/never-ready\n"
+                        "    effect: NoSchedule\n"
+                        "  resources:\n");
+    CU_ASSERT_FATAL(tests_simctl_until(&s, claim_cond, "Registered", 10 * MIN));
+    /* Not before 15 minutes. */
+    tests_simctl_run(&s, 10 * MIN);
+    json_t *nc = get_claim(&s);
+    CU_ASSERT_PTR_NOT_NULL(nc);
+    CU_ASSERT(nc && !tests_simctl_condition(nc, "Initialized"));
+    json_decref(nc);
+    CU_ASSERT(tests_simctl_until(&s, claim_gone, NULL, 8 * MIN));
+    tests_simctl_run(&s, 1 * SEC);
+    struct controller_stats st;
+    controller_get_stats(s.ctl, &st);
+    CU_ASSERT_EQUAL(st.liveness_deleted, 1);
+    CU_ASSERT_EQUAL(st.initialized, 0);
+    CU_ASSERT(has_event(&s, "LivenessTimeout"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tests_simctl_log(&s), "not initialized in time"));
+    struct states is;
+    instance_states(&s, &is);
+    CU_ASSERT_EQUAL(is.live, 0);
+    tests_simctl_close(&s);
+}
+
 static const char pending_pod_yaml[] =
     "apiVersion: v1\n"
     "kind: Pod\n"
@@ -670,4 +791,6 @@ TESTS_SUITE(controller_nodeclaim, "controller_nodeclaim", NULL, NULL,
             TESTS_CASE(test_finalizer_added), TESTS_CASE(test_node_deleted_deletes_claim),
             TESTS_CASE(test_pdb_blocks_until_grace), TESTS_CASE(test_deleted_during_launch),
             TESTS_CASE(test_liveness_register_timeout), TESTS_CASE(test_warm_gone_goes_cold),
-            TESTS_CASE(test_pending_pod_end_to_end));
+            TESTS_CASE(test_pending_pod_end_to_end), TESTS_CASE(test_delete_dead_node_completes),
+            TESTS_CASE(test_delete_stuck_pod_completes),
+            TESTS_CASE(test_liveness_initialization_timeout));

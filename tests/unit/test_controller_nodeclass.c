@@ -488,8 +488,124 @@ static void test_nodepool_class_not_ready(void)
     tests_simctl_close(&s);
 }
 
+
+/* ---- pool limits across batches ------------------------------------------------------------ */
+
+static void limit_pod(struct tests_simctl *s, const char *name)
+{
+    char y[1024];
+    snprintf(y, sizeof(y),
+             "apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: default}\n"
+             "spec:\n  containers:\n  - name: c\n    image: nginx\n"
+             "    resources: {requests: {cpu: \"1\", memory: 256Mi}}\n",
+             name);
+    tests_simctl_apply(s, y);
+}
+
+/* Sum over the NodeClaims of the vCPUs of their largest listed instance type (milli). */
+static int64_t claims_max_cpu(struct tests_simctl *s, size_t *nclaims)
+{
+    json_t *items = tests_simctl_list(s, "nodeclaims.stoker.dev", NULL);
+    int64_t sum = 0;
+    size_t i, j;
+    json_t *o, *r, *v;
+    *nclaims = json_array_size(items);
+    json_array_foreach(items, i, o)
+    {
+        int64_t best = 0;
+        json_array_foreach(json_object_get(json_object_get(o, "spec"), "requirements"), j, r)
+        {
+            const char *k = json_string_value(json_object_get(r, "key"));
+            if (!k || strcmp(k, "node.kubernetes.io/instance-type") != 0)
+                continue;
+            size_t m;
+            json_array_foreach(json_object_get(r, "values"), m, v)
+            {
+                const struct launcher_itype *t =
+                    launcher_catalog_find(controller_catalog(s->ctl), json_string_value(v));
+                CU_ASSERT_PTR_NOT_NULL(t);
+                if (t && (int64_t)t->vcpu * 1000 > best)
+                    best = (int64_t)t->vcpu * 1000;
+            }
+        }
+        sum += best;
+    }
+    json_decref(items);
+    return sum;
+}
+
+static int offerings_loaded(struct tests_simctl *s, void *ud)
+{
+    (void)ud;
+    return strstr(tests_simctl_log(s), "instance types refreshed") != NULL;
+}
+
+static int any_claim(struct tests_simctl *s, void *ud)
+{
+    (void)ud;
+    return tests_simctl_count(s, "nodeclaims.stoker.dev", NULL, NULL) > 0;
+}
+
+/* A pool limited to 8 CPUs, pods arriving in two batches while EC2 answers slowly (the first
+ * batch's NodeClaims have no capacity yet when the second runs): the NodeClaims created never
+ * add up to more than 8 vCPUs, counting each as its largest listed type. */
+static void test_nodepool_limit_across_batches(void)
+{
+    struct tests_simctl s;
+    struct sim_world_opts wo;
+    memset(&wo, 0, sizeof(wo));
+    wo.seed = 1;
+    wo.faults.latency = 10 * SEC;
+    tests_simctl_open(&s, &wo);
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    struct wait_cond w = {"nodepools.stoker.dev", "default", "Ready"};
+    char pool[2048];
+    snprintf(pool, sizeof(pool), "%s  limits:\n    cpu: \"8\"\n", tests_simctl_nodepool_yaml);
+    tests_simctl_apply(&s, tests_simctl_nodeclass_yaml);
+    tests_simctl_apply(&s, pool);
+    CU_ASSERT_TRUE_FATAL(tests_simctl_until(&s, cond_true, &w, 300 * SEC));
+    /* The offerings come with slow EC2 answers too (a batch before them plans nothing). */
+    CU_ASSERT_TRUE_FATAL(tests_simctl_until(&s, offerings_loaded, NULL, 300 * SEC));
+    for (int i = 0; i < 10; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "lim-a-%d", i);
+        limit_pod(&s, name);
+    }
+    CU_ASSERT_TRUE_FATAL(tests_simctl_until(&s, any_claim, NULL, 120 * SEC));
+    tests_simctl_run(&s, 1 * SEC);
+    size_t first = 0;
+    int64_t cpu = claims_max_cpu(&s, &first);
+    CU_ASSERT_FATAL(first >= 1);
+    CU_ASSERT(cpu <= 8000);
+    /* Not launched yet: the second batch only has the estimate to go by. */
+    json_t *items = tests_simctl_list(&s, "nodeclaims.stoker.dev", NULL);
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+        CU_ASSERT_PTR_NULL(json_object_get(json_object_get(o, "status"), "capacity"));
+    json_decref(items);
+    for (int k = 0; k < 10; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "lim-b-%d", k);
+        limit_pod(&s, name);
+    }
+    for (int t = 0; t < 12; t++) {
+        tests_simctl_run(&s, 5 * SEC);
+        size_t n = 0;
+        cpu = claims_max_cpu(&s, &n);
+        CU_ASSERT(cpu <= 8000);
+    }
+    struct k8s_res_list u = {0};
+    CU_ASSERT_EQUAL_FATAL(controller_nodepool_usage(s.ctl, "default", &u), 0);
+    CU_ASSERT(k8s_res_get(&u, "cpu") <= 8000);
+    CU_ASSERT(k8s_res_get(&u, "cpu") > 0);
+    k8s_res_cleanup(&u);
+    tests_simctl_close(&s);
+}
+
 TESTS_SUITE(controller_nodeclass, "controller_nodeclass", NULL, NULL,
             TESTS_CASE(test_valid_class_ready), TESTS_CASE(test_bad_class_does_not_block),
             TESTS_CASE(test_role_not_supported), TESTS_CASE(test_reserved_tag),
             TESTS_CASE(test_userdata_too_large), TESTS_CASE(test_no_write_when_unchanged),
-            TESTS_CASE(test_nodepool_resources), TESTS_CASE(test_nodepool_class_not_ready))
+            TESTS_CASE(test_nodepool_resources), TESTS_CASE(test_nodepool_class_not_ready),
+            TESTS_CASE(test_nodepool_limit_across_batches))

@@ -468,8 +468,102 @@ static void test_deterministic(void)
     core_free(b);
 }
 
+
+/* Pods that have a nodeName. */
+static int all_bound(struct tests_simctl *s, void *ud)
+{
+    size_t want = *(size_t *)ud, n = 0, i;
+    json_t *items = tests_simctl_list(s, "pods", "default");
+    json_t *o;
+    json_array_foreach(items, i, o)
+        if (json_string_value(json_object_get(json_object_get(o, "spec"), "nodeName")))
+            n++;
+    json_decref(items);
+    return n >= want;
+}
+
+/* A restart while NodeClaims are in flight: the new controller has no nominations, sees the
+ * claims' free space (allocatable minus DaemonSets minus what is nominated now, i.e. all of it)
+ * and places the pending pods back onto them instead of creating more NodeClaims. */
+static void test_restart_reuses_inflight_claims(void)
+{
+    struct tests_simctl s;
+    open_ready(&s);
+    apply_pods(&s, "re", 10, "500m", NULL);
+    struct want w = {10};
+    CU_ASSERT_FATAL(tests_simctl_until(&s, nominated_at_least, &w, S(30)));
+    size_t nclaims = tests_simctl_count(&s, CLAIMS, NULL, NULL);
+    CU_ASSERT_FATAL(nclaims >= 1);
+    CU_ASSERT_EQUAL(tests_simctl_count(&s, "nodes", NULL, NULL), 0);
+    tests_simctl_stop(&s);
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    /* The new controller plans the pods again: onto the existing claims. */
+    CU_ASSERT(tests_simctl_until(&s, scheduled_at_least, &w, S(120)));
+    CU_ASSERT_EQUAL(tests_simctl_count(&s, "nodes", NULL, NULL), 0); /* before any node */
+    struct controller_stats st;
+    controller_get_stats(s.ctl, &st);
+    CU_ASSERT_EQUAL(st.nodeclaims_created, 0);
+    CU_ASSERT_EQUAL(tests_simctl_count(&s, CLAIMS, NULL, NULL), nclaims);
+    CU_ASSERT_EQUAL(nominated_total(&s), 10);
+    size_t all = 10;
+    CU_ASSERT(tests_simctl_until(&s, all_bound, &all, S(15 * 60)));
+    CU_ASSERT_EQUAL(tests_simctl_count(&s, CLAIMS, NULL, NULL), nclaims);
+    controller_get_stats(s.ctl, &st);
+    CU_ASSERT_EQUAL(st.nodeclaims_created, 0);
+    tests_simctl_close(&s);
+}
+
+/* How many times the log says a create failed. */
+static size_t log_count(struct tests_simctl *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = tests_simctl_log(s); (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* A NodePool whose NodeClaims the API refuses (the name it gives them is too long: 422): the
+ * pool backs off (5 s doubling), and each pod gets one FailedScheduling Event naming the error. */
+static void test_create_refused_backs_off(void)
+{
+    struct tests_simctl s;
+    tests_simctl_open(&s, NULL);
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    tests_simctl_apply(&s, tests_simctl_nodeclass_yaml);
+    CU_ASSERT_FATAL(tests_simctl_until(&s, class_ready, (void *)"default", S(60)));
+    char pool[251], y[4096];
+    memset(pool, 'p', 250);
+    pool[250] = '\0';
+    snprintf(y, sizeof(y),
+             "apiVersion: stoker.dev/v1alpha1\n"
+             "kind: NodePool\n"
+             "metadata: {name: %s}\n"
+             "spec:\n"
+             "  template:\n"
+             "    spec:\n"
+             "      nodeClassRef: {group: stoker.dev, kind: EC2NodeClass, name: default}\n"
+             "      requirements:\n"
+             "      - {key: karpenter.sh/capacity-type, operator: In, values: [on-demand]}\n",
+             pool);
+    tests_simctl_apply(&s, y);
+    tests_simctl_run(&s, S(5));
+    apply_pods(&s, "x", 3, "500m", NULL);
+    tests_simctl_run(&s, S(62));
+    size_t fails = log_count(&s, "creating nodeclaim failed");
+    /* Within ~60 s: the first batch (3 NodeClaims), then one batch after 5, 10 and 20 s of
+     * backoff: four rounds, not one per batch window. */
+    CU_ASSERT(fails >= 6);
+    CU_ASSERT(fails <= 15);
+    CU_ASSERT_EQUAL(tests_simctl_count(&s, CLAIMS, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(count_events(&s, "FailedScheduling", "creating a NodeClaim for NodePool"), 3);
+    CU_ASSERT(count_events(&s, "FailedScheduling", "Invalid") >= 1 ||
+              count_events(&s, "FailedScheduling", "invalid") >= 1);
+    tests_simctl_close(&s);
+}
+
 TESTS_SUITE(controller_provision, "controller_provision", NULL, NULL, TESTS_CASE(test_ten_pods),
             TESTS_CASE(test_gpu_pod), TESTS_CASE(test_label_nobody_offers),
             TESTS_CASE(test_no_double_scheduling), TESTS_CASE(test_pool_class_not_ready),
             TESTS_CASE(test_batching_window), TESTS_CASE(test_claim_deleted_releases_pods),
-            TESTS_CASE(test_deterministic))
+            TESTS_CASE(test_deterministic), TESTS_CASE(test_restart_reuses_inflight_claims),
+            TESTS_CASE(test_create_refused_backs_off))

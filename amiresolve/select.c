@@ -325,24 +325,6 @@ done:
 
 /* ---- status -------------------------------------------------------------------------------- */
 
-static const char *op_name(enum k8s_op op)
-{
-    switch (op) {
-    case K8S_OP_IN:
-        return "In";
-    case K8S_OP_NOT_IN:
-        return "NotIn";
-    case K8S_OP_EXISTS:
-        return "Exists";
-    case K8S_OP_DOES_NOT_EXIST:
-        return "DoesNotExist";
-    case K8S_OP_GT:
-        return "Gt";
-    case K8S_OP_LT:
-        return "Lt";
-    }
-    return "In";
-}
 
 static json_t *ami_json(const struct amiresolve_ami *a)
 {
@@ -359,7 +341,7 @@ static json_t *ami_json(const struct amiresolve_ami *a)
         json_t *rj = json_object();
         if (!rj || json_array_append_new(reqs, rj) != 0 ||
             json_object_set_new(rj, "key", json_string(q->key ? q->key : "")) != 0 ||
-            json_object_set_new(rj, "operator", json_string(op_name(q->op))) != 0)
+            json_object_set_new(rj, "operator", json_string(k8s_op_name(q->op))) != 0)
             goto fail;
         if (q->values.n) {
             json_t *vals = json_array();

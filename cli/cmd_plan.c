@@ -889,18 +889,6 @@ static int check_unique_pods(const struct plan_in *in, FILE *errout)
 /* Output                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
-static const char *op_name(enum k8s_op op)
-{
-    switch (op) {
-    case K8S_OP_IN: return "In";
-    case K8S_OP_NOT_IN: return "NotIn";
-    case K8S_OP_EXISTS: return "Exists";
-    case K8S_OP_DOES_NOT_EXIST: return "DoesNotExist";
-    case K8S_OP_GT: return "Gt";
-    case K8S_OP_LT: return "Lt";
-    }
-    return "?";
-}
 
 /* The values of the claim's In requirement on key joined by ',' into out, or "any". */
 static void req_values(const struct launcher_claim *c, const char *key, char *out, size_t outsz)
@@ -1109,7 +1097,7 @@ static json_t *claim_json(const struct launcher_plan *plan,
         for (size_t j = 0; rc == 0 && j < r->values.n; j++)
             rc = append(vals, jstr(r->values.v[j], "requirement value", err), err);
         if (rc == 0 && !(jr = json_pack_ex(&je, 0, "{s:s, s:s, s:O}", "key", r->key, "operator",
-                                           op_name(r->op), "values", vals)))
+                                           k8s_op_name(r->op), "values", vals)))
             rc = pack_failed(&je, "requirement", err);
         json_decref(vals);
         if (rc == 0 && r->min_values > 0)

@@ -140,15 +140,6 @@ static const char *instance_of(const char *provider_id)
     return slash + 1;
 }
 
-static const char *effect_name(enum k8s_effect e)
-{
-    switch (e) {
-    case K8S_EFFECT_NO_SCHEDULE: return "NoSchedule";
-    case K8S_EFFECT_PREFER_NO_SCHEDULE: return "PreferNoSchedule";
-    case K8S_EFFECT_NO_EXECUTE: return "NoExecute";
-    default: return "";
-    }
-}
 
 static const char *status_name(enum k8s_cond_status s)
 {
@@ -195,7 +186,7 @@ static int node_has_taint(const struct k8s_node *n, const char *key, enum k8s_ef
 
 static json_t *taint_json(const char *key, const char *value, enum k8s_effect effect)
 {
-    json_t *t = json_pack("{s:s, s:s}", "key", key, "effect", effect_name(effect));
+    json_t *t = json_pack("{s:s, s:s}", "key", key, "effect", k8s_effect_name(effect));
     if (t && value && json_object_set_new(t, "value", json_string(value)) != 0) {
         json_decref(t);
         return NULL;

@@ -558,14 +558,13 @@ static json_t *cond_json(const char *type, enum k8s_cond_status st, const char *
 
 static json_t *reqs_json(const struct k8s_requirement *v, size_t n)
 {
-    static const char *const ops[] = {"", "In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"};
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
         json_t *o = json_object();
         int bad = !o || json_array_append_new(arr, o) ||
                   json_object_set_new(o, "key", json_string(v[i].key ? v[i].key : "")) ||
                   json_object_set_new(o, "operator",
-                                      json_string((unsigned)v[i].op < 7 ? ops[v[i].op] : ""));
+                                      json_string(k8s_op_name(v[i].op)));
         if (!bad && v[i].values.n) {
             json_t *vals = json_array();
             bad = !vals || json_object_set_new(o, "values", vals);

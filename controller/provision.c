@@ -1016,29 +1016,7 @@ static int build_input(struct controller *c, struct batch *b, struct launcher_sc
 /* NodeClaim documents                                                                         */
 /* ------------------------------------------------------------------------------------------ */
 
-static const char *op_name(enum k8s_op op)
-{
-    switch (op) {
-    case K8S_OP_IN: return "In";
-    case K8S_OP_NOT_IN: return "NotIn";
-    case K8S_OP_EXISTS: return "Exists";
-    case K8S_OP_DOES_NOT_EXIST: return "DoesNotExist";
-    case K8S_OP_GT: return "Gt";
-    case K8S_OP_LT: return "Lt";
-    }
-    return "In";
-}
 
-static const char *effect_name(enum k8s_effect e)
-{
-    switch (e) {
-    case K8S_EFFECT_PREFER_NO_SCHEDULE: return "PreferNoSchedule";
-    case K8S_EFFECT_NO_EXECUTE: return "NoExecute";
-    case K8S_EFFECT_NO_SCHEDULE:
-    case K8S_EFFECT_ALL: break;
-    }
-    return "NoSchedule";
-}
 
 /* Sets o[k] = v, taking v; a failure (or v NULL from a failed constructor) sets *bad. */
 static void jset(json_t *o, const char *k, json_t *v, int *bad)
@@ -1062,7 +1040,7 @@ static json_t *taints_json(const struct k8s_taint *t, size_t n, int *bad)
             jset(o, "key", json_string(t[i].key ? t[i].key : ""), bad);
             if (t[i].value)
                 jset(o, "value", json_string(t[i].value), bad);
-            jset(o, "effect", json_string(effect_name(t[i].effect)), bad);
+            jset(o, "effect", json_string(k8s_effect_name(t[i].effect)), bad);
         }
         jpush(a, o, bad);
     }
@@ -1139,7 +1117,7 @@ static json_t *claim_json(const struct launcher_claim *cl, const struct k8s_node
         json_t *o = json_object();
         if (o) {
             jset(o, "key", json_string(r->key), &bad);
-            jset(o, "operator", json_string(op_name(r->op)), &bad);
+            jset(o, "operator", json_string(k8s_op_name(r->op)), &bad);
             if (r->values.n) {
                 json_t *vals = json_array();
                 for (size_t j = 0; vals && j < r->values.n; j++)

@@ -584,6 +584,9 @@ struct k8s_requirement {
     struct k8s_strings values;
     int64_t min_values; /* NodePool/NodeClaim only; 0 = unset */
 };
+/* The operator's API spelling ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"); "" for a
+ * value outside the enum. */
+const char *k8s_op_name(enum k8s_op op);
 /* Whether labels satisfy r (NotIn and DoesNotExist hold for an absent label; Gt/Lt need a
  * label that is an integer). */
 int k8s_requirement_matches(const struct k8s_requirement *r, const struct k8s_labels *labels);
@@ -632,6 +635,9 @@ struct k8s_toleration {
     int64_t seconds;
     int has_seconds;
 };
+/* The effect's API spelling ("NoSchedule", "PreferNoSchedule", "NoExecute"); "" for
+ * K8S_EFFECT_ALL (tolerations only). */
+const char *k8s_effect_name(enum k8s_effect e);
 /* Whether the tolerations tolerate taint. */
 int k8s_tolerates(const struct k8s_toleration *tols, size_t n, const struct k8s_taint *taint);
 

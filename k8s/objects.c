@@ -890,6 +890,13 @@ static const struct obj_field obj_condition_desc_f[] = {
 OBJ_DESC(obj_condition_desc, struct k8s_condition, OBJ_INHERIT, NULL, NULL);
 
 static const char *const effect_names[] = {"NoSchedule", "PreferNoSchedule", "NoExecute", NULL};
+
+const char *k8s_effect_name(enum k8s_effect e)
+{
+    return e >= K8S_EFFECT_NO_SCHEDULE && e <= K8S_EFFECT_NO_EXECUTE
+               ? effect_names[e - K8S_EFFECT_NO_SCHEDULE]
+               : "";
+}
 static const struct obj_field obj_taint_desc_f[] = {
     F_STR("key", struct k8s_taint, key, FL_REQ | FL_NONEMPTY),
     F_STR("value", struct k8s_taint, value, 0),
@@ -922,6 +929,11 @@ static const struct obj_field obj_toleration_desc_f[] = {
 OBJ_DESC(obj_toleration_desc, struct k8s_toleration, OBJ_INHERIT, toleration_check, NULL);
 
 static const char *const op_names[] = {"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt", NULL};
+
+const char *k8s_op_name(enum k8s_op op)
+{
+    return op >= K8S_OP_IN && op <= K8S_OP_LT ? op_names[op - K8S_OP_IN] : "";
+}
 static const char *const label_op_names[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
 
 static int req_check(struct obj_ctx *c, const json_t *obj, void *dst)

@@ -474,24 +474,6 @@ done:
     return rc;
 }
 
-static const char *op_name(enum k8s_op op)
-{
-    switch (op) {
-    case K8S_OP_IN:
-        return "In";
-    case K8S_OP_NOT_IN:
-        return "NotIn";
-    case K8S_OP_EXISTS:
-        return "Exists";
-    case K8S_OP_DOES_NOT_EXIST:
-        return "DoesNotExist";
-    case K8S_OP_GT:
-        return "Gt";
-    case K8S_OP_LT:
-        return "Lt";
-    }
-    return "?";
-}
 
 /* Intersects the single entry q (taken over: cleaned up here either way). */
 static int add_entry(struct launcher_reqs *r, struct launcher_req *q, struct core_err *err)
@@ -527,7 +509,7 @@ int launcher_reqs_add(struct launcher_reqs *r, const struct k8s_requirement *k,
         if (k->values.n != 1 || !k->values.v[0] || !parse_int(k->values.v[0], &n))
             return core_err_set(err, CORE_E_INVAL,
                                 "requirement %.253s %s: needs exactly one integer value",
-                                k->key, op_name(k->op));
+                                k->key, k8s_op_name(k->op));
         q.complement = 1;
         if (k->op == K8S_OP_GT) {
             q.has_gt = 1;

@@ -454,9 +454,8 @@ static int untolerated(const struct k8s_toleration *tols, size_t ntols,
 
 static int describe_taint(struct core_buf *b, const struct k8s_taint *t)
 {
-    static const char *const eff[] = {"", "NoSchedule", "PreferNoSchedule", "NoExecute"};
     return core_buf_appendf(b, "%s%s%s:%s", t->key, t->value ? "=" : "", t->value ? t->value : "",
-                            eff[t->effect]);
+                            k8s_effect_name(t->effect));
 }
 
 /* ------------------------------------------------------------------------------------------ */

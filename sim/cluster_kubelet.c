@@ -32,19 +32,6 @@
 
 #define UNREACHABLE_TAINT "node.kubernetes.io/unreachable"
 
-static const char *effect_name(enum k8s_effect e)
-{
-    switch (e) {
-    case K8S_EFFECT_NO_SCHEDULE:
-        return "NoSchedule";
-    case K8S_EFFECT_PREFER_NO_SCHEDULE:
-        return "PreferNoSchedule";
-    case K8S_EFFECT_NO_EXECUTE:
-        return "NoExecute";
-    default:
-        return "NoSchedule";
-    }
-}
 
 static void now_rfc3339(const struct sim_cluster *c, char *out, size_t outsz)
 {
@@ -297,7 +284,7 @@ static int build_node(struct sim_cluster *c, const struct sim_instance_view *v,
     rc = rc ? rc : build_resources(it->t, f, cap, alloc);
     for (size_t i = 0; !rc && i < f->ntaints; i++) {
         json_t *tj = json_pack("{s:s, s:s}", "key", f->taints[i].key, "effect",
-                               effect_name(f->taints[i].effect));
+                               k8s_effect_name(f->taints[i].effect));
         if (!tj) {
             rc = CORE_E_NOMEM;
             break;

@@ -118,7 +118,7 @@ static int put_taints(struct userdata_toml_value *k8s, const struct userdata_set
                 continue;
             core_buf_init(&v, 4096);
             if (core_buf_appendf(&v, "%s:%s", s->taints[j].value ? s->taints[j].value : "",
-                                 userdata_effect_name(s->taints[j].effect)) ||
+                                 k8s_effect_name(s->taints[j].effect)) ||
                 core_buf_steal(&v, &owned[nv], NULL)) {
                 core_buf_cleanup(&v);
                 rc = core_err_set(err, CORE_E_NOMEM, "out of memory");

@@ -62,9 +62,6 @@ int userdata_settings_build(const struct userdata_input *in, struct userdata_set
                             struct core_err *err) CORE_NODISCARD;
 void userdata_settings_cleanup(struct userdata_settings *s);
 
-/* The taint effect as Kubernetes spells it ("NoSchedule", ...). */
-const char *userdata_effect_name(enum k8s_effect e);
-
 /* ---- Bottlerocket (userdata/bottlerocket.c, userdata/toml.c) ------------------------------ */
 
 /* Appends the Bottlerocket TOML for the join phase (the warm phase is refused by the caller). */

@@ -28,17 +28,6 @@
 
 static const char startup_taint_key[] = USERDATA_STARTUP_TAINT_KEY;
 
-const char *userdata_effect_name(enum k8s_effect e)
-{
-    switch (e) {
-    case K8S_EFFECT_NO_SCHEDULE: return "NoSchedule";
-    case K8S_EFFECT_PREFER_NO_SCHEDULE: return "PreferNoSchedule";
-    case K8S_EFFECT_NO_EXECUTE: return "NoExecute";
-    case K8S_EFFECT_ALL: break;
-    }
-    return "";
-}
-
 /* ---- validation ----------------------------------------------------------------------------- */
 
 static int is_alnum(char c)
@@ -767,7 +756,7 @@ static int emit_nodeconfig(const struct userdata_settings *s, struct core_buf *o
         yw_kv_str(&w, "key", s->taints[i].key);
         if (s->taints[i].value)
             yw_kv_str(&w, "value", s->taints[i].value);
-        yw_kv_str(&w, "effect", userdata_effect_name(s->taints[i].effect));
+        yw_kv_str(&w, "effect", k8s_effect_name(s->taints[i].effect));
         yw_map_end(&w);
     }
     yw_seq_end(&w);
@@ -877,7 +866,7 @@ static int kubelet_extra_args(const struct userdata_settings *s, struct core_buf
         rc = core_buf_appendf(b, "%s%s%s%s:%s", i ? "," : "", s->taints[i].key,
                               s->taints[i].value ? "=" : "",
                               s->taints[i].value ? s->taints[i].value : "",
-                              userdata_effect_name(s->taints[i].effect));
+                              k8s_effect_name(s->taints[i].effect));
     if (!rc)
         rc = core_buf_appendf(b, "\" --max-pods=%d", (int)s->max_pods);
     if (!rc)

@@ -351,3 +351,37 @@ const char *tests_kubectl(void)
     const char *k = getenv("STOKER_KUBECTL");
     return k && *k ? k : "/usr/bin/kubectl";
 }
+
+void tests_stoker_run(struct tests_stoker_run *r, const char *const *args, char *const envp[],
+                      const char *dir, double timeout_s)
+{
+    char *argv[40], errpath[1024];
+    size_t n = 0;
+    struct core_buf b;
+
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    snprintf(errpath, sizeof errpath, "%s/stderr", dir);
+    argv[n++] = (char *)tests_stoker_bin();
+    for (size_t i = 0; args[i] && n < 39; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    core_buf_init(&b, 16u * 1024u * 1024u);
+    if (tests_run(argv, envp, errpath, timeout_s, &b, &r->status) != 0)
+        CU_FAIL("could not start the stoker binary");
+    if (core_buf_steal(&b, &r->out, NULL) != 0)
+        r->out = NULL;
+    core_buf_cleanup(&b);
+    r->err = tests_read_file(errpath, NULL);
+    if (!r->out)
+        r->out = core_strdup("");
+    if (!r->err)
+        r->err = core_strdup("");
+}
+
+void tests_stoker_run_cleanup(struct tests_stoker_run *r)
+{
+    core_free(r->out);
+    core_free(r->err);
+    r->out = r->err = NULL;
+}

@@ -66,6 +66,19 @@ int tests_read_line(int fd, char *out, size_t outsz, double deadline);
 int tests_run(char *const argv[], char *const envp[], const char *err_path, double timeout_s,
               struct core_buf *out, int *status);
 
+/* What one run of the stoker binary printed and returned. */
+struct tests_stoker_run {
+    int status;
+    char *out; /* stdout, NUL-terminated (core_free) */
+    char *err; /* stderr, NUL-terminated (core_free) */
+};
+/* Runs `stoker ARGS...` (args NULL-terminated, at most 38) with envp, stderr through
+ * DIR/stderr, for at most timeout_s; out and err are never NULL afterwards (empty when the
+ * binary could not start, which also fails the running test). */
+void tests_stoker_run(struct tests_stoker_run *r, const char *const *args, char *const envp[],
+                      const char *dir, double timeout_s);
+void tests_stoker_run_cleanup(struct tests_stoker_run *r);
+
 /* Removes dir and everything below it (links themselves, never what they point to). */
 void tests_rmtree(const char *dir);
 

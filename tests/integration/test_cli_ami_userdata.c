@@ -25,11 +25,6 @@
 static struct tests_sim sim;
 
 /* The result of one run of the stoker binary. */
-struct run {
-    int status;
-    char *out; /* stdout, NUL-terminated (core_free) */
-    char *err; /* stderr, NUL-terminated (core_free) */
-};
 
 static int suite_init(void)
 {
@@ -54,41 +49,14 @@ static int suite_cleanup(void)
 }
 
 /* Runs `stoker ARGS...` (NULL-terminated) with the suite's environment. */
-static void run(struct run *r, const char *const *args)
+static void run(struct tests_stoker_run *r, const char *const *args)
 {
-    char *argv[40], errpath[128];
-    size_t n = 0;
-    struct core_buf b;
-
-    memset(r, 0, sizeof *r);
-    r->status = -1;
-    snprintf(errpath, sizeof errpath, "%s/stderr", sim.dir);
-    argv[n++] = (char *)tests_stoker_bin();
-    for (size_t i = 0; args[i] && n < 38; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    core_buf_init(&b, 4u * 1024u * 1024u);
-    if (tests_run(argv, sim.envp, errpath, RUN_TIMEOUT_S, &b, &r->status) != 0) {
-        CU_FAIL("could not start the stoker binary");
-        core_buf_cleanup(&b);
-        r->out = core_strdup("");
-        r->err = core_strdup("");
-        return;
-    }
-    if (core_buf_steal(&b, &r->out, NULL) != 0)
-        r->out = NULL;
-    core_buf_cleanup(&b);
-    r->err = tests_read_file(errpath, NULL);
-    if (!r->out)
-        r->out = core_strdup("");
-    if (!r->err)
-        r->err = core_strdup("");
+    tests_stoker_run(r, args, sim.envp, sim.dir, RUN_TIMEOUT_S);
 }
 
-static void run_cleanup(struct run *r)
+static void run_cleanup(struct tests_stoker_run *r)
 {
-    core_free(r->out);
-    core_free(r->err);
+    tests_stoker_run_cleanup(r);
 }
 
 /* Table rows (lines after the header) of `ami resolve` output. */
@@ -125,7 +93,7 @@ static int row_has(const char *out, const char *a, const char *b)
     return 0;
 }
 
-static void report(const struct run *r, int want)
+static void report(const struct tests_stoker_run *r, int want)
 {
     if (r->status != want)
         fprintf(stderr, "\n  exit %d (want %d)\n  stdout: %s\n  stderr: %s\n", r->status, want,
@@ -135,7 +103,7 @@ static void report(const struct run *r, int want)
 static void test_ami_family(void)
 {
     const char *a[] = {"ami", "resolve", "--family", "al2023", "--k8s-version", "1.31", NULL};
-    struct run r;
+    struct tests_stoker_run r;
 
     run(&r, a);
     report(&r, 0);
@@ -159,7 +127,7 @@ static void test_ami_filter(void)
                        "--arch", "arm64", "--variant", "nvidia", NULL};
     const char *none[] = {"ami", "resolve", "--family", "al2023", "--k8s-version", "1.31",
                           "--arch", "arm64", "--variant", "neuron", NULL};
-    struct run r;
+    struct tests_stoker_run r;
 
     run(&r, a);
     report(&r, 0);
@@ -178,7 +146,7 @@ static void test_ami_filter(void)
 static void test_ami_unsupported(void)
 {
     const char *a[] = {"ami", "resolve", "--family", "al2", "--k8s-version", "1.33", NULL};
-    struct run r;
+    struct tests_stoker_run r;
 
     run(&r, a);
     report(&r, 1);
@@ -193,7 +161,7 @@ static void test_ami_file(void)
 {
     const char *a[] = {"ami", "resolve", "-f", NULL, "--k8s-version", "1.31", NULL};
     char path[512];
-    struct run r;
+    struct tests_stoker_run r;
 
     core_strlcpy(path, tests_data_path("manifests/nodeclass-al2023.yaml"), sizeof path);
     a[3] = path;
@@ -208,7 +176,7 @@ static void test_ami_file(void)
 static void test_ami_no_version_no_server(void)
 {
     const char *a[] = {"ami", "resolve", "--family", "al2023", NULL};
-    struct run r;
+    struct tests_stoker_run r;
 
     run(&r, a);
     report(&r, 1);
@@ -225,7 +193,7 @@ static void test_ami_usage(void)
                               "--arch", "x86", NULL};
     const char *neither[] = {"ami", "resolve", "--k8s-version", "1.31", NULL};
     const char *bad_k8s[] = {"ami", "resolve", "--family", "al2023", "--k8s-version", "v1", NULL};
-    struct run r;
+    struct tests_stoker_run r;
 
     run(&r, bad_arch);
     CU_ASSERT_EQUAL(r.status, 2);
@@ -246,7 +214,7 @@ static void test_userdata_render(void)
     const char *a[] = {"userdata", "render", "-f", NULL, "--nodepool", NULL, "--cluster-name",
                        "demo", "--endpoint", ENDPOINT, "--ca", FAKE_CA, "--decode", NULL};
     char nc[512], np[512];
-    struct run r;
+    struct tests_stoker_run r;
 
     core_strlcpy(nc, tests_data_path("manifests/nodeclass-al2023.yaml"), sizeof nc);
     core_strlcpy(np, tests_data_path("manifests/nodepool-general.yaml"), sizeof np);
@@ -290,7 +258,7 @@ static void test_userdata_errors(void)
                          "--endpoint", ENDPOINT, "--ca", FAKE_CA, NULL};
     const char *usage[] = {"userdata", "render", "-f", NULL, "--phase", "boot", NULL};
     char nc[512], badp[512], badf[512];
-    struct run r;
+    struct tests_stoker_run r;
 
     core_strlcpy(nc, tests_data_path("manifests/nodeclass-al2023.yaml"), sizeof nc);
     core_strlcpy(badp, tests_data_path("manifests/nodeclass-bad-yaml.yaml"), sizeof badp);

@@ -26,11 +26,6 @@
 static char tmpdir[64];
 static struct launcher_catalog *catalog;
 
-struct run {
-    int status;
-    char *out; /* stdout, NUL-terminated (core_free) */
-    char *err; /* stderr, NUL-terminated (core_free) */
-};
 
 static int suite_init(void)
 {
@@ -51,18 +46,13 @@ static int suite_cleanup(void)
 }
 
 /* Runs `stoker ARGS...` (NULL-terminated); "@name" arguments become tests/data/plan/name. */
-static void run(struct run *r, const char *const *args)
+static void run(struct tests_stoker_run *r, const char *const *args)
 {
     static char paths[16][512];
-    char *argv[40], errpath[128];
+    const char *argv[40];
     char *envp[] = {"PATH=/usr/bin:/bin", NULL};
     size_t n = 0, np = 0;
-    struct core_buf b;
 
-    memset(r, 0, sizeof *r);
-    r->status = -1;
-    snprintf(errpath, sizeof errpath, "%s/stderr", tmpdir);
-    argv[n++] = (char *)tests_stoker_bin();
     for (size_t i = 0; args[i] && n < 38; i++) {
         if (args[i][0] == '@' && np < 16) {
             char rel[256];
@@ -70,35 +60,19 @@ static void run(struct run *r, const char *const *args)
             core_strlcpy(paths[np], tests_data_path(rel), sizeof paths[np]);
             argv[n++] = paths[np++];
         } else {
-            argv[n++] = (char *)args[i];
+            argv[n++] = args[i];
         }
     }
     argv[n] = NULL;
-    core_buf_init(&b, 16u * 1024u * 1024u);
-    if (tests_run(argv, envp, errpath, RUN_TIMEOUT_S, &b, &r->status) != 0) {
-        CU_FAIL("could not start the stoker binary");
-        core_buf_cleanup(&b);
-        r->out = core_strdup("");
-        r->err = core_strdup("");
-        return;
-    }
-    if (core_buf_steal(&b, &r->out, NULL) != 0)
-        r->out = NULL;
-    core_buf_cleanup(&b);
-    r->err = tests_read_file(errpath, NULL);
-    if (!r->out)
-        r->out = core_strdup("");
-    if (!r->err)
-        r->err = core_strdup("");
+    tests_stoker_run(r, argv, envp, tmpdir, RUN_TIMEOUT_S);
 }
 
-static void run_cleanup(struct run *r)
+static void run_cleanup(struct tests_stoker_run *r)
 {
-    core_free(r->out);
-    core_free(r->err);
+    tests_stoker_run_cleanup(r);
 }
 
-static void report(const struct run *r, int want)
+static void report(const struct tests_stoker_run *r, int want)
 {
     if (r->status != want)
         fprintf(stderr, "\n  exit %d (want %d)\n  stdout: %s\n  stderr: %s\n", r->status, want,
@@ -162,7 +136,7 @@ static char *repeat(const char *s, size_t n)
 }
 
 /* The parsed JSON plan of a run (json_decref), or NULL after a failed assertion. */
-static json_t *parse_plan(const struct run *r)
+static json_t *parse_plan(const struct tests_stoker_run *r)
 {
     json_error_t je;
     json_t *j = json_loads(r->out, 0, &je);
@@ -206,7 +180,7 @@ static void test_deployment_golden(void)
     const char *table[] = {"plan", "-f", "@deployment.yaml", "-f", "@nodepool.yaml", NULL};
     const char *js[] = {"plan", "-f", "@deployment.yaml", "-f", "@nodepool.yaml", "-o", "json",
                         NULL};
-    struct run r, again;
+    struct tests_stoker_run r, again;
     json_t *j;
 
     run(&r, table);
@@ -251,7 +225,7 @@ static void test_deployment_golden(void)
 static void test_gpu_arm(void)
 {
     const char *a[] = {"plan", "-f", "@gpu-arm.yaml", "-o", "json", NULL};
-    struct run r;
+    struct tests_stoker_run r;
     json_t *j, *gpu, *arm, *t;
     size_t i;
 
@@ -291,7 +265,7 @@ static void test_gpu_arm(void)
 static void test_volume_zone(void)
 {
     const char *a[] = {"plan", "-f", "@volume.yaml", "-f", "@nodepool.yaml", "-o", "json", NULL};
-    struct run r;
+    struct tests_stoker_run r;
     json_t *j, *c, *z;
 
     run(&r, a);
@@ -327,7 +301,7 @@ static void test_workloads(void)
     static const char *const pods[] = {"data/kv-0", "default/cache-0", "data/kv-1",
                                        "default/report-0", "default/report-1",
                                        "default/scratch"};
-    struct run r;
+    struct tests_stoker_run r;
     json_t *j;
 
     run(&r, a);
@@ -373,7 +347,7 @@ static void test_unschedulable(void)
     const char *table[] = {"plan", "-f", "@unschedulable.yaml", "-f", "@nodepool.yaml", NULL};
     const char *js[] = {"plan", "-f", "@unschedulable.yaml", "-f", "@nodepool.yaml", "-o",
                         "json", NULL};
-    struct run r;
+    struct tests_stoker_run r;
     json_t *j, *u;
 
     run(&r, table);
@@ -410,7 +384,7 @@ static void test_input_errors(void)
     const char *yaml[] = {"plan", "-f", "@bad-yaml.yaml", NULL};
     const char *field[] = {"plan", "-f", "@bad-field.yaml", NULL};
     const char *missing[] = {"plan", "-f", "/nonexistent/pods.yaml", NULL};
-    struct run r;
+    struct tests_stoker_run r;
 
     run(&r, kind);
     report(&r, 2);
@@ -444,7 +418,7 @@ static void test_catalog(void)
                        "@catalog-3.csv", "-o", "json", NULL};
     const char *bad[] = {"plan", "-f", "@deployment.yaml", "--catalog", "@nodepool.yaml",
                          NULL};
-    struct run r;
+    struct tests_stoker_run r;
     json_t *j, *c, *t;
     size_t i, k, ntypes = 0;
 
@@ -500,7 +474,7 @@ static void test_usage(void)
     static const char *const plain[] = {"0", "0.25", ".5", "0."};
     char region[80], zlist[100];
     const char *help[] = {"plan", "--help", NULL};
-    struct run r;
+    struct tests_stoker_run r;
 
     run(&r, none);
     CU_ASSERT_EQUAL(r.status, 2);
@@ -595,7 +569,7 @@ static void test_missing_name(void)
         {"Namespace", "apiVersion: v1\nkind: Namespace\nmetadata:\n  labels: {a: b}\n"},
     };
     char path[128], want[160];
-    struct run r;
+    struct tests_stoker_run r;
 
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
         const char *a[] = {"plan", "-f", "@nodepool.yaml", "-f",
@@ -617,7 +591,7 @@ static void test_vct_given_claim(void)
 {
     const char *a[] = {"plan", "-f", "@vct-sts.yaml", "-f", "@vct-pvc.yaml", "-f",
                        "@nodepool.yaml", "-o", "json", NULL};
-    struct run r;
+    struct tests_stoker_run r;
     json_t *j, *c, *z;
 
     for (int order = 0; order < 2; order++) {
@@ -647,7 +621,7 @@ static void test_long_names(void)
     char *pod = repeat("\xc3\xa9", 300), *pool = repeat("\xc3\xbc", 150);
     char path[128], id[700], cname[400];
     struct core_buf y;
-    struct run r;
+    struct tests_stoker_run r;
     json_t *j, *c;
 
     core_buf_init(&y, 1u << 20);
@@ -702,7 +676,7 @@ static void test_bound_workload(void)
 {
     const char *a[] = {"plan", "-f", "@bound-workload.yaml", "-f", "@nodepool.yaml", "-o", "json",
                        NULL};
-    struct run r;
+    struct tests_stoker_run r;
     json_t *j, *sum;
 
     run(&r, a);
@@ -730,7 +704,7 @@ static void test_template_budget(void)
     char *big = repeat("x", 100u * 1024u);
     char path[128];
     struct core_buf y;
-    struct run r;
+    struct tests_stoker_run r;
     const char *a[] = {"plan", "-f", NULL, "-f", "@nodepool.yaml", NULL};
 
     core_buf_init(&y, 1u << 20);
@@ -774,7 +748,7 @@ static void test_spot(void)
     const char *a[] = {"plan", "-f", "@deployment.yaml", "-f", "@spot-pool.yaml",
                        "--spot-discount", "0.5", "-o", "json", NULL};
     const char *none[] = {"plan", "-f", "@deployment.yaml", "-f", "@spot-pool.yaml", NULL};
-    struct run r;
+    struct tests_stoker_run r;
     json_t *j, *c, *t;
     size_t i, k;
 

@@ -17,40 +17,15 @@
 
 #define RUN_TIMEOUT_S 120.0
 
-struct out {
-    int status;
-    char *out, *err;
-};
-
-static void run(const char *dir, const char *const *args, struct out *o)
+static void run(const char *dir, const char *const *args, struct tests_stoker_run *o)
 {
-    char *argv[16];
-    char errpath[512];
-    size_t n = 0;
     char *envp[] = {NULL};
-    memset(o, 0, sizeof(*o));
-    o->status = -1;
-    snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
-    argv[n++] = (char *)tests_stoker_bin();
-    for (size_t i = 0; args[i] && n < 15; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    struct core_buf b;
-    core_buf_init(&b, 4u << 20);
-    if (tests_run(argv, envp, errpath, RUN_TIMEOUT_S, &b, &o->status) != 0)
-        CU_FAIL("could not run the stoker binary");
-    if (core_buf_steal(&b, &o->out, NULL) != 0 || !o->out)
-        o->out = core_strdup("");
-    core_buf_cleanup(&b);
-    o->err = tests_read_file(errpath, NULL);
-    if (!o->err)
-        o->err = core_strdup("");
+    tests_stoker_run(o, args, envp, dir, RUN_TIMEOUT_S);
 }
 
-static void out_free(struct out *o)
+static void out_free(struct tests_stoker_run *o)
 {
-    core_free(o->out);
-    core_free(o->err);
+    tests_stoker_run_cleanup(o);
 }
 
 /* tests_run reports the exit code itself. */
@@ -105,7 +80,7 @@ static void test_steady_run(void)
     snprintf(report2, sizeof(report2), "%s/r2.html", dir);
     const char *a1[] = {"sim", "--scenario", "steady", "--seed", "5", "--progress", "off",
                         "--report", report, NULL};
-    struct out o1, o2;
+    struct tests_stoker_run o1, o2;
     run(dir, a1, &o1);
     CU_ASSERT_EQUAL(exit_code(o1.status), 0);
     if (exit_code(o1.status) != 0)
@@ -150,7 +125,7 @@ static void test_usage_errors(void)
 {
     char dir[] = "/tmp/stoker-scenario-XXXXXX";
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-    struct out o;
+    struct tests_stoker_run o;
     const char *a1[] = {"sim", "--scenario", "nope", NULL};
     run(dir, a1, &o);
     CU_ASSERT_EQUAL(exit_code(o.status), 2);

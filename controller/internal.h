@@ -169,8 +169,10 @@ void controller_provision_cleanup(struct controller *c);
 /* Something that may help pending pods changed outside the informers (the instance catalog
  * was refreshed): plan again if any pod waits. */
 void controller_provision_kick(struct controller *c);
-/* When the pod (key "ns/name") was first seen pending, or 0. For reaction time. */
-core_ns controller_provision_first_seen(const struct controller *c, const char *pod_key);
+/* When the pod (key "ns/name") was first seen pending, or 0 — once: the first launch call that
+ * serves a pod takes its reaction time; a pod planned again later (its node filled up by others)
+ * must not count its first wait twice. */
+core_ns controller_provision_first_seen(struct controller *c, const char *pod_key);
 /* The pods nominated to a NodeClaim this replica created (borrowed keys), for reaction time
  * and Events; NULL/0 when none. */
 const char *const *controller_provision_nominated(const struct controller *c,

@@ -51,6 +51,7 @@
  * not bound or deleted since. */
 struct prov_pod {
     core_ns first_seen;
+    int reacted;   /* its reaction time was taken (by the first launch that served it) */
     char *claim;   /* the NodeClaim it is nominated to, or NULL */
     char *reason;  /* last FailedScheduling reason reported, or NULL */
 };
@@ -1403,6 +1404,13 @@ static void place_on_claim(struct controller *c, const struct batch *b,
     struct prov_claim *pc = core_map_get(c->provision->claims, claim, NULL);
     if (pc && !pc->creating)
         pc->seen = k8s_informer_get(c->nodeclaims, claim) != NULL;
+    /* A NodeClaim already launching serves this pod now: its reaction time ends here (a claim
+     * still to launch takes it when its launch call goes out). */
+    const struct k8s_nodeclaim *nc = k8s_informer_get(c->nodeclaims, claim);
+    if (nc && k8s_condition_find(nc->conditions, nc->nconditions, "Launched") && !pp->reacted) {
+        pp->reacted = 1;
+        controller_reaction(c, controller_now(c) - pp->first_seen);
+    }
     nominated_event(c, key, claim);
     c->stats.pods_scheduled++;
 }
@@ -1581,12 +1589,14 @@ void controller_provision_cleanup(struct controller *c)
     c->provision = NULL;
 }
 
-core_ns controller_provision_first_seen(const struct controller *c, const char *pod_key)
+core_ns controller_provision_first_seen(struct controller *c, const char *pod_key)
 {
-    if (!c || !c->provision || !pod_key)
+    struct prov_pod *pp = c && c->provision ? core_map_get(c->provision->pods, pod_key, NULL)
+                                            : NULL;
+    if (!pp || pp->reacted)
         return 0;
-    const struct prov_pod *pp = core_map_get(c->provision->pods, pod_key, NULL);
-    return pp ? pp->first_seen : 0;
+    pp->reacted = 1;
+    return pp->first_seen;
 }
 
 const char *const *controller_provision_nominated(const struct controller *c,

@@ -2,7 +2,9 @@
  * tests/bench/bench_sim_scenario.c — whole `stoker sim --scenario` runs as benchmarks: the
  * emulated world (EC2, kube API, kubelets, scheduler, workloads), the real controller, and the
  * tracker, on the virtual clock, for the scenario's whole duration. "flash-sale" is the
- * everyday size (1,530 pods); "scale-20k" is issue #6's size (20,000 pods, ~4,000 nodes).
+ * everyday size (1,530 pods); "scale-20k" is issue #6's size (20,000 pods, ~4,000 nodes). The
+ * simulated scheduler does not reach that size in reasonable time yet (it tries every pending
+ * pod on every node each batch), so scale-20k runs only when STOKER_BENCH_SCALE is set.
  *
  * What is timed: the run of the loop from the controller's start to the scenario's end (world
  * setup and teardown are not). The metrics are what a reader compares between runs: pods,
@@ -17,6 +19,8 @@
 #include "controller/controller.h"
 #include "core/core.h"
 #include "sim/sim.h"
+
+#include <stdlib.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -96,5 +100,11 @@ BENCH(bench_scenario_flash, "sim/scenario/flash-sale", "pods", 1)
 
 BENCH(bench_scenario_scale, "sim/scenario/scale-20k", "pods", 1)
 {
+    if (!getenv("STOKER_BENCH_SCALE")) {
+        bench_metric(ctx, "skipped", 1); /* opt-in: see the file comment */
+        bench_start(ctx);
+        bench_stop(ctx, 0);
+        return 0;
+    }
     return run_scenario(ctx, "scale-20k");
 }

@@ -81,12 +81,27 @@ struct sched {
     struct core_map *pending; /* ns/name -> struct spod * (borrowed from pods) */
     struct core_map *nodes;   /* name -> struct cnode * (owned) */
     struct core_map *usage;   /* node name -> struct nuse * (owned; also for absent nodes) */
+    struct core_map *classes; /* spec signature -> struct pclass * (owned) */
+    struct spod **order;      /* pending pods in scheduling order (NULL = freed since) */
+    size_t norder, order_cap;
+    struct spod **fresh;      /* pods that became pending since the last batch, unsorted */
+    size_t nfresh, fresh_cap;
+    uint64_t batches;         /* batches run so far */
     int gc;                   /* a pod may be bound to a Node that does not exist */
+};
+
+/* Pods with one spec (and no claims) share it: what the batch learnt about one holds for
+ * all. */
+struct pclass {
+    uint64_t memo_batch;     /* the batch whose memo this is (+1; 0 = none) */
+    uint64_t memo_gen;       /* the batch's gen when a member fit nowhere */
+    char msg[MSG_MAX];
 };
 
 /* What the pods bound to one node name request. */
 struct nuse {
     struct k8s_res_list used;
+    int64_t cpu, mem, pods;  /* used's cpu, memory and pods, for the hot loop */
     int64_t nz_cpu, nz_mem;  /* non-zero requests, for scoring */
 };
 
@@ -94,6 +109,7 @@ struct snode {
     struct k8s_node n;       /* in a batch: a shallow copy of the cached node */
     const char *zone;        /* borrowed from n's labels; NULL when unlabelled */
     int ready;
+    int64_t a_cpu, a_mem, a_pods; /* allocatable cpu, memory, pods (from n) */
     struct nuse *u;          /* the node's usage (in the batch; NULL in the cache) */
 };
 
@@ -112,6 +128,9 @@ struct spod {
     int assumed;             /* bound by a batch; its own event has not arrived yet */
     char *sig;               /* its spec, for equivalence (no claims); NULL = none */
     int sig_done;
+    struct pclass *cls;      /* its class (owned by the sched); NULL = none */
+    int is_pending;          /* in s->pending */
+    int in_order;            /* in s->order or s->fresh */
     core_ns cond_at;         /* when the Unschedulable condition was last written */
     unsigned cond_writes;    /* how many times in a row */
 };
@@ -141,14 +160,8 @@ struct batch {
     struct core_map *node_idx;  /* name -> index + 1 */
     struct core_map *pvc_idx;   /* ns/name -> index + 1 */
     json_t *pvc_items;
-    struct core_map *memo;      /* spec -> struct memo * (pods that fit nowhere) */
     uint64_t gen;               /* pods bound so far in this batch */
     int stop; /* usage could not be recorded: schedule no more in this batch */
-};
-
-struct memo {
-    uint64_t gen;
-    char msg[MSG_MAX];
 };
 
 /* What a pod's claims ask of a node. */
@@ -257,15 +270,8 @@ static void reasons_message(const struct reasons *r, size_t nnodes, char *out, s
 
 static void batch_cleanup(struct batch *b)
 {
-    size_t it = 0;
-    const char *key;
-    void *val;
-
     core_free(b->nodes); /* shallow copies: the cache owns the nodes */
     core_free(b->pending);
-    while (b->memo && core_map_next(b->memo, &it, &key, &val))
-        core_free(val);
-    core_map_free(b->memo);
     for (size_t i = 0; i < b->npvcs; i++)
         k8s_pvc_cleanup(&b->pvcs[i].p);
     core_free(b->pvcs);
@@ -319,6 +325,9 @@ static int nuse_add(struct nuse *u, const struct k8s_res_list *req, int sign)
         if (k8s_res_set(&u->used, req->v[i].name, v) != 0)
             return CORE_E_NOMEM;
     }
+    u->cpu = k8s_res_get(&u->used, "cpu");
+    u->mem = k8s_res_get(&u->used, "memory");
+    u->pods = k8s_res_get(&u->used, K8S_RES_PODS);
     u->nz_cpu += sign * (cpu > 0 ? cpu : NONZERO_CPU_MILLI);
     u->nz_mem += sign * (mem > 0 ? mem : NONZERO_MEM_MILLI);
     return 0;
@@ -359,6 +368,15 @@ static int pod_count(struct sched *s, struct spod *sp, const char *node)
 
 static void spod_free(struct sched *s, struct spod *sp)
 {
+    /* Rare (a pod deleted while pending, or before the batch after its binding): a scan. */
+    if (sp->in_order) {
+        for (size_t i = 0; i < s->norder; i++)
+            if (s->order[i] == sp)
+                s->order[i] = NULL;
+        for (size_t i = 0; i < s->nfresh; i++)
+            if (s->fresh[i] == sp)
+                s->fresh[i] = NULL;
+    }
     pod_uncount(s, sp);
     k8s_pod_cleanup(&sp->p);
     json_decref((json_t *)(uintptr_t)sp->obj);
@@ -391,10 +409,34 @@ static void pod_settle(struct sched *s, struct spod *sp, const char *key)
             s->gc = 1;
     }
     if (pod_is_pending(sp)) {
-        if (core_map_set(s->pending, key, sp, NULL) != 0)
+        if (core_map_set(s->pending, key, sp, NULL) != 0) {
             s->gc = 1;
+            (void)core_map_del(s->pending, key);
+            sp->is_pending = 0;
+            return;
+        }
+        sp->is_pending = 1;
+        if (!sp->in_order) {
+            if (s->nfresh == s->fresh_cap) {
+                size_t cap = s->fresh_cap * 2 + 64;
+                struct spod **nv = core_realloc(s->fresh, cap * sizeof *nv);
+                if (!nv) {
+                    /* Left out of the order: take it out of the pending set too, so the
+                     * two agree; the next change of the pod tries again. */
+                    (void)core_map_del(s->pending, key);
+                    sp->is_pending = 0;
+                    s->gc = 1;
+                    return;
+                }
+                s->fresh = nv;
+                s->fresh_cap = cap;
+            }
+            s->fresh[s->nfresh++] = sp;
+            sp->in_order = 1;
+        }
     } else {
         (void)core_map_del(s->pending, key);
+        sp->is_pending = 0;
     }
 }
 
@@ -417,6 +459,7 @@ static void pod_apply(struct sched *s, const char *type, const json_t *obj)
     if (strcmp(type, "DELETED") == 0) {
         if (sp) {
             (void)core_map_del(s->pending, key);
+            sp->is_pending = 0;
             (void)core_map_del(s->pods, key);
             spod_free(s, sp);
         }
@@ -513,6 +556,17 @@ static void cache_cleanup(struct sched *s)
     }
     core_map_free(s->usage);
     s->usage = NULL;
+    it = 0;
+    while (s->classes && core_map_next(s->classes, &it, &key, &val))
+        core_free(val);
+    core_map_free(s->classes);
+    s->classes = NULL;
+    core_free(s->order);
+    s->order = NULL;
+    s->norder = s->order_cap = 0;
+    core_free(s->fresh);
+    s->fresh = NULL;
+    s->nfresh = s->fresh_cap = 0;
 }
 
 /* Fills the cache from a list; called after the watches exist, so nothing is missed. */
@@ -555,6 +609,9 @@ static int load_nodes(struct batch *b, struct core_err *err)
     while (core_map_next(s->nodes, &it, &key, &val)) {
         struct snode *sn = &b->nodes[b->nnodes];
         *sn = ((struct cnode *)val)->sn;
+        sn->a_cpu = k8s_res_get(&sn->n.allocatable, "cpu");
+        sn->a_mem = k8s_res_get(&sn->n.allocatable, "memory");
+        sn->a_pods = k8s_res_get(&sn->n.allocatable, K8S_RES_PODS);
         if (!(sn->u = usage_of(s, sn->n.meta.name)))
             return core_err_set(err, CORE_E_NOMEM, "out of memory");
         b->nnodes++;
@@ -662,15 +719,56 @@ static int load_pods(struct batch *b, struct core_err *err)
                 s->gc = 1; /* retried by the next batch */
         }
     }
-    n = core_map_len(s->pending);
-    b->pending = core_calloc(n ? n : 1, sizeof *b->pending);
-    b->memo = core_map_new();
-    if (!b->pending || !b->memo)
-        return core_err_set(err, CORE_E_NOMEM, "out of memory");
-    it = 0;
-    while (core_map_next(s->pending, &it, &key, &val))
-        b->pending[b->npending++] = val;
-    qsort(b->pending, b->npending, sizeof *b->pending, cmp_pending);
+    /* The order is kept across batches: only the pods that became pending since are
+     * sorted, then merged in; a full sort of thousands of pods per batch cost most of a
+     * batch. */
+    {
+        size_t k = 0, nf = 0, i, j;
+        struct spod **merged;
+        for (i = 0; i < s->norder; i++) {
+            struct spod *sp = s->order[i];
+            if (!sp)
+                continue;
+            if (!sp->is_pending) {
+                sp->in_order = 0;
+                continue;
+            }
+            s->order[k++] = sp;
+        }
+        s->norder = k;
+        for (i = 0; i < s->nfresh; i++) {
+            struct spod *sp = s->fresh[i];
+            if (!sp)
+                continue;
+            if (!sp->is_pending) {
+                sp->in_order = 0;
+                continue;
+            }
+            s->fresh[nf++] = sp;
+        }
+        s->nfresh = 0;
+        qsort(s->fresh, nf, sizeof *s->fresh, cmp_pending);
+        n = s->norder + nf;
+        merged = core_calloc(n ? n : 1, sizeof *merged);
+        b->pending = core_calloc(n ? n : 1, sizeof *b->pending);
+        if (!merged || !b->pending) {
+            /* Keep every pod reachable: the fresh ones go back to the fresh list. */
+            s->nfresh = nf;
+            core_free(merged);
+            return core_err_set(err, CORE_E_NOMEM, "out of memory");
+        }
+        for (i = 0, j = 0, k = 0; i < s->norder || j < nf;) {
+            if (j == nf || (i < s->norder && cmp_pending(&s->order[i], &s->fresh[j]) <= 0))
+                merged[k++] = s->order[i++];
+            else
+                merged[k++] = s->fresh[j++];
+        }
+        core_free(s->order);
+        s->order = merged;
+        s->norder = s->order_cap = n;
+        memcpy(b->pending, merged, n * sizeof *merged);
+        b->npending = n;
+    }
     return 0;
 }
 
@@ -1026,8 +1124,20 @@ static int node_fits(const struct spod *sp, const struct snode *sn, const struct
         int64_t alloc, used;
         if (q->milli <= 0)
             continue;
-        alloc = k8s_res_get(&sn->n.allocatable, q->name);
-        used = k8s_res_get(&sn->u->used, q->name);
+        /* The common names from plain integers: this runs per pod per node. */
+        if (strcmp(q->name, "cpu") == 0) {
+            alloc = sn->a_cpu;
+            used = sn->u->cpu;
+        } else if (strcmp(q->name, "memory") == 0) {
+            alloc = sn->a_mem;
+            used = sn->u->mem;
+        } else if (strcmp(q->name, K8S_RES_PODS) == 0) {
+            alloc = sn->a_pods;
+            used = sn->u->pods;
+        } else {
+            alloc = k8s_res_get(&sn->n.allocatable, q->name);
+            used = k8s_res_get(&sn->u->used, q->name);
+        }
         if (used > alloc || q->milli > alloc - used) {
             if (strcmp(q->name, K8S_RES_PODS) == 0)
                 core_strlcpy(text, "Too many pods", sizeof text);
@@ -1061,8 +1171,8 @@ static double node_score(const struct spod *sp, const struct snode *sn)
 {
     int64_t cpu = k8s_res_get(&sp->p.spec.requests, "cpu");
     int64_t mem = k8s_res_get(&sp->p.spec.requests, "memory");
-    int64_t acpu = k8s_res_get(&sn->n.allocatable, "cpu");
-    int64_t amem = k8s_res_get(&sn->n.allocatable, "memory");
+    int64_t acpu = sn->a_cpu;
+    int64_t amem = sn->a_mem;
     double s = 0;
     cpu = (cpu > 0 ? cpu : NONZERO_CPU_MILLI) + sn->u->nz_cpu;
     mem = (mem > 0 ? mem : NONZERO_MEM_MILLI) + sn->u->nz_mem;
@@ -1083,8 +1193,7 @@ static void mark_unschedulable(struct batch *b, struct spod *sp, const char *msg
     struct sim_cluster *c = b->s->c;
     const struct k8s_condition *cur =
         k8s_condition_find(sp->p.conditions, sp->p.nconditions, "PodScheduled");
-    const json_t *status = json_object_get(sp->obj, "status");
-    const json_t *conds = json_object_get(status, "conditions");
+    const json_t *status, *conds;
     json_t *nconds, *patch, *cond;
     char ts[40];
     size_t i;
@@ -1106,6 +1215,8 @@ static void mark_unschedulable(struct batch *b, struct spod *sp, const char *msg
     } else {
         sp->cond_writes = 0;
     }
+    status = json_object_get(sp->obj, "status");
+    conds = json_object_get(status, "conditions");
     now_stamp(c, ts, sizeof ts);
     nconds = json_array();
     if (!nconds)
@@ -1149,7 +1260,7 @@ static const char *key_of(const struct spod *sp, char *out, size_t outsz)
 
 /* The pod's spec as canonical JSON: pods with equal ones (and no claims) are judged alike.
  * NULL when it has claims (their state is per pod) or cannot be built. */
-static const char *pod_sig(struct spod *sp)
+static const char *pod_sig(struct sched *s, struct spod *sp)
 {
     if (!sp->sig_done) {
         sp->sig_done = 1;
@@ -1160,24 +1271,26 @@ static const char *pod_sig(struct spod *sp)
             sp->sig = core_strdup(text);
             free(text); /* jansson's allocation */
         }
+        if (sp->sig) {
+            struct pclass *pc = core_map_get(s->classes, sp->sig, NULL);
+            if (!pc) {
+                pc = core_calloc(1, sizeof *pc);
+                if (pc && core_map_set(s->classes, sp->sig, pc, NULL) != 0) {
+                    core_free(pc);
+                    pc = NULL;
+                }
+            }
+            sp->cls = pc; /* NULL (out of memory): judged alone */
+        }
     }
     return sp->sig;
 }
 
-static void memo_put(struct batch *b, const char *sig, const char *msg)
+static void memo_put(struct batch *b, struct pclass *pc, const char *msg)
 {
-    struct memo *m = core_map_get(b->memo, sig, NULL);
-    if (!m) {
-        m = core_calloc(1, sizeof *m);
-        if (!m)
-            return;
-        if (core_map_set(b->memo, sig, m, NULL) != 0) {
-            core_free(m);
-            return;
-        }
-    }
-    m->gen = b->gen;
-    core_strlcpy(m->msg, msg, sizeof m->msg);
+    pc->memo_batch = b->s->batches + 1;
+    pc->memo_gen = b->gen;
+    core_strlcpy(pc->msg, msg, sizeof pc->msg);
 }
 
 static void schedule_one(struct batch *b, struct spod *sp)
@@ -1203,10 +1316,10 @@ static void schedule_one(struct batch *b, struct spod *sp)
         mark_unschedulable(b, sp, msg);
         goto done;
     }
-    if (!nuse && pod_sig(sp)) {
-        const struct memo *m = core_map_get(b->memo, sp->sig, NULL);
-        if (m && m->gen == b->gen) {
-            mark_unschedulable(b, sp, m->msg);
+    if (!nuse && pod_sig(b->s, sp) && sp->cls) {
+        const struct pclass *pc = sp->cls;
+        if (pc->memo_batch == b->s->batches + 1 && pc->memo_gen == b->gen) {
+            mark_unschedulable(b, sp, pc->msg);
             goto done;
         }
     }
@@ -1227,8 +1340,8 @@ static void schedule_one(struct batch *b, struct spod *sp)
     if (best == SIZE_MAX) {
         reasons_message(r, b->nnodes, msg, sizeof msg);
         mark_unschedulable(b, sp, msg);
-        if (!nuse && sp->sig)
-            memo_put(b, sp->sig, msg);
+        if (!nuse && sp->cls)
+            memo_put(b, sp->cls, msg);
         goto done;
     }
     for (size_t i = 0; i < nuse; i++) {
@@ -1247,6 +1360,7 @@ static void schedule_one(struct batch *b, struct spod *sp)
      * overcommit the node: end the batch instead (the bind's own event recounts it). */
     sp->assumed = 1;
     (void)core_map_del(b->s->pending, key_of(sp, key, sizeof key));
+    sp->is_pending = 0;
     pod_uncount(b->s, sp);
     if (pod_count(b->s, sp, b->nodes[best].n.meta.name) != 0)
         b->stop = 1;
@@ -1267,6 +1381,7 @@ static void run_batch(struct sched *s)
     provision_immediate(&b);
     for (size_t i = 0; i < b.npending && !b.stop; i++)
         schedule_one(&b, b.pending[i]);
+    s->batches++;
     batch_cleanup(&b);
 }
 
@@ -1333,7 +1448,8 @@ int sim_cluster_sched_init(struct sim_cluster *c, struct core_err *err)
     s->pending = core_map_new();
     s->nodes = core_map_new();
     s->usage = core_map_new();
-    if (!s->pods || !s->pending || !s->nodes || !s->usage)
+    s->classes = core_map_new();
+    if (!s->pods || !s->pending || !s->nodes || !s->usage || !s->classes)
         return core_err_set(err, CORE_E_NOMEM, "out of memory for the scheduler");
     if ((rc = sim_kube_watch(c->kube, "pods", on_pod, s, &s->w_pods, err)) != 0 ||
         (rc = sim_kube_watch(c->kube, "nodes", on_node, s, &s->w_nodes, err)) != 0 ||

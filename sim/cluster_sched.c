@@ -747,7 +747,8 @@ static int load_pods(struct batch *b, struct core_err *err)
             s->fresh[nf++] = sp;
         }
         s->nfresh = 0;
-        qsort(s->fresh, nf, sizeof *s->fresh, cmp_pending);
+        if (nf > 1) /* s->fresh may be NULL when nothing came */
+            qsort(s->fresh, nf, sizeof *s->fresh, cmp_pending);
         n = s->norder + nf;
         merged = core_calloc(n ? n : 1, sizeof *merged);
         b->pending = core_calloc(n ? n : 1, sizeof *b->pending);

@@ -190,6 +190,35 @@ static void run_release(struct controller *c, struct nc_run *r)
     nc_finish(c, r);
 }
 
+/* Room for one more element in a growing array (doubling from 8); 0 or CORE_E_NOMEM. */
+static int room_for_one(void **v, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void *nv = core_realloc(*v, ncap * elem);
+    if (!nv)
+        return CORE_E_NOMEM;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+/* A selector term's Describe call failed: transient errors retry the whole pass; "not found"
+ * means the term matched nothing; anything else is remembered once for the condition. */
+static void term_failed(struct nc_run *r, int rc, const struct core_err *err, int *failed,
+                        char *msg, size_t msgsz, const char *action)
+{
+    if (is_transient(rc, err)) {
+        run_note_transient(r, rc, err);
+    } else if (!is_not_found(err) && !*failed) {
+        *failed = 1;
+        snprintf(msg, msgsz, "%s: %s: %s", action,
+                 err && err->service_code[0] ? err->service_code : core_strerror(rc),
+                 err ? err->message : "");
+    }
+}
+
 static void subnets_done(void *ud, int rc, const struct aws_ec2_subnets *res,
                          const struct core_err *err)
 {
@@ -205,15 +234,10 @@ static void subnets_done(void *ud, int rc, const struct aws_ec2_subnets *res,
                 dup = strcmp(r->subnets[k].id, s->subnet_id) == 0;
             if (dup)
                 continue;
-            if (r->nsubnets == r->capsubnets) {
-                size_t n = r->capsubnets ? r->capsubnets * 2 : 8;
-                struct nc_subnet *v = core_realloc(r->subnets, n * sizeof *v);
-                if (!v) {
-                    r->nomem = 1;
-                    break;
-                }
-                r->subnets = v;
-                r->capsubnets = n;
+            if (room_for_one((void **)&r->subnets, &r->capsubnets, r->nsubnets,
+                             sizeof *r->subnets) != 0) {
+                r->nomem = 1;
+                break;
             }
             struct nc_subnet *d = &r->subnets[r->nsubnets];
             d->id = core_strdup(s->subnet_id);
@@ -225,14 +249,8 @@ static void subnets_done(void *ud, int rc, const struct aws_ec2_subnets *res,
                 r->nomem = 1;
         }
     } else if (c && rc != 0) {
-        if (is_transient(rc, err)) {
-            run_note_transient(r, rc, err);
-        } else if (!is_not_found(err) && !r->subnet_failed) {
-            r->subnet_failed = 1;
-            snprintf(r->subnet_msg, sizeof r->subnet_msg, "DescribeSubnets: %s: %s",
-                     err && err->service_code[0] ? err->service_code : core_strerror(rc),
-                     err ? err->message : "");
-        }
+        term_failed(r, rc, err, &r->subnet_failed, r->subnet_msg, sizeof r->subnet_msg,
+                    "DescribeSubnets");
     }
     run_release(c, r);
 }
@@ -252,15 +270,9 @@ static void sgs_done(void *ud, int rc, const struct aws_ec2_security_groups *res
                 dup = strcmp(r->sgs[k].id, g->group_id) == 0;
             if (dup)
                 continue;
-            if (r->nsgs == r->capsgs) {
-                size_t n = r->capsgs ? r->capsgs * 2 : 8;
-                struct nc_sg *v = core_realloc(r->sgs, n * sizeof *v);
-                if (!v) {
-                    r->nomem = 1;
-                    break;
-                }
-                r->sgs = v;
-                r->capsgs = n;
+            if (room_for_one((void **)&r->sgs, &r->capsgs, r->nsgs, sizeof *r->sgs) != 0) {
+                r->nomem = 1;
+                break;
             }
             struct nc_sg *d = &r->sgs[r->nsgs];
             d->id = core_strdup(g->group_id);
@@ -270,14 +282,8 @@ static void sgs_done(void *ud, int rc, const struct aws_ec2_security_groups *res
                 r->nomem = 1;
         }
     } else if (c && rc != 0) {
-        if (is_transient(rc, err)) {
-            run_note_transient(r, rc, err);
-        } else if (!is_not_found(err) && !r->sg_failed) {
-            r->sg_failed = 1;
-            snprintf(r->sg_msg, sizeof r->sg_msg, "DescribeSecurityGroups: %s: %s",
-                     err && err->service_code[0] ? err->service_code : core_strerror(rc),
-                     err ? err->message : "");
-        }
+        term_failed(r, rc, err, &r->sg_failed, r->sg_msg, sizeof r->sg_msg,
+                    "DescribeSecurityGroups");
     }
     run_release(c, r);
 }

@@ -1070,6 +1070,11 @@ struct k8s_warmpool {
     size_t nschedules;
     /* status */
     int64_t warming, warm, claimed, failed, stale;
+    int64_t status_min, status_max;      /* the bounds in force (schedules applied) */
+    char *active_schedule;               /* the schedule raising the floor now, or NULL */
+    struct k8s_strings status_instance_types; /* what new warm instances are launched as */
+    struct k8s_strings status_images;    /* the AMIs a warm instance must run to be current */
+    char *last_decision;                 /* the controller's last sizing decision, as logged */
     char *idle_cost_per_hour;            /* decimal string, USD */
     struct k8s_condition *conditions;
     size_t nconditions;

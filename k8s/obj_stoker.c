@@ -994,6 +994,12 @@ static const struct obj_field wp_status_desc_f[] = {
     F_INT("claimed", struct k8s_warmpool, claimed, 0, 0, 0, INT32_MAX),
     F_INT("failed", struct k8s_warmpool, failed, 0, 0, 0, INT32_MAX),
     F_INT("stale", struct k8s_warmpool, stale, 0, 0, 0, INT32_MAX),
+    F_INT("min", struct k8s_warmpool, status_min, 0, 0, 0, INT32_MAX),
+    F_INT("max", struct k8s_warmpool, status_max, 0, 0, 0, INT32_MAX),
+    F_STR("activeSchedule", struct k8s_warmpool, active_schedule, 0),
+    F_STRS("instanceTypes", struct k8s_warmpool, status_instance_types, 0, 0),
+    F_STRS("images", struct k8s_warmpool, status_images, 0, 0),
+    F_STR("lastDecision", struct k8s_warmpool, last_decision, 0),
     F_STR("idleCostPerHour", struct k8s_warmpool, idle_cost_per_hour, 0),
     F_ARR("conditions", struct k8s_warmpool, conditions, nconditions, 0, 0, obj_condition_desc),
 };

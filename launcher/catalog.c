@@ -462,6 +462,7 @@ int launcher_catalog_parse(const char *csv, size_t len, struct launcher_catalog 
         }
         t->index = c->n;
         t->spot_supported = true; /* the compiled-in data does not say; see launcher.h */
+        t->hibernation = -1;
         c->n++;
     }
     if ((rc = render_labels(c, err)) != 0)
@@ -586,6 +587,7 @@ static void ec2_fill(struct launcher_itype *t, const struct aws_ec2_instance_typ
     t->bare_metal = e->bare_metal != 0;
     t->local_nvme_gib = clamp_nonneg(e->instance_storage_gb, INT64_C(1) << 40);
     t->spot_supported = strings_has(&e->usage_classes, "spot");
+    t->hibernation = e->hibernation_supported ? 1 : 0;
 
     for (size_t i = 0; i < e->ngpus; i++)
         t->gpu_count = clamp_i32((int64_t)t->gpu_count + clamp_i32(e->gpus[i].count));

@@ -109,6 +109,8 @@ struct launcher_itype {
     double od_price_usd_hr;       /* us-east-1 on-demand Linux; 0 when unknown */
     size_t index;                 /* position in its catalog (launcher_catalog_at) */
     bool spot_supported;          /* the compiled-in data assumes true */
+    int8_t hibernation;           /* 1 supported, 0 not, -1 unknown (the compiled-in data does
+                                     not say; DescribeInstanceTypes does) */
     /* Well-known label values (owned by the catalog); NULL where the type defines no such
      * label (GPU labels on a type without GPUs, local NVMe on one without). */
     const char *labels[LAUNCHER_L_COUNT];
@@ -273,6 +275,15 @@ const char *launcher_offerings_zone(const struct launcher_offerings *o, size_t i
 /* The capacity type's label value ("on-demand", "spot") and back (-1 when unknown). */
 const char *launcher_ct_name(enum launcher_ct ct);
 int launcher_ct_parse(const char *s);
+
+/* Whether requirements as written (a NodePool's, a NodeClaim's) admit instance type t, and
+ * when zone is non-NULL that zone, with capacity type ct: 1 yes; 0 no, with why (may be NULL)
+ * set to the first refusing requirement ("kubernetes.io/arch In [arm64]"); CORE_E_INVAL naming
+ * the key for a requirement that does not parse (Gt/Lt on a non-integer). */
+int launcher_requirements_admit(const struct k8s_requirement *reqs, size_t n,
+                                const struct launcher_itype *t, const char *zone,
+                                enum launcher_ct ct, char *why, size_t whysz,
+                                struct core_err *err) CORE_NODISCARD;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Catalog refresher (I/O)                                                                     */

@@ -578,6 +578,10 @@ static void on_running(struct sim_kubelet *k, const struct sim_instance_view *v)
              * resume from hibernation) joins faster than the first. */
             arm(k, v->boots <= 1 && !v->resumed ? SIM_BOOT_JOIN_COLD : SIM_BOOT_JOIN_WARM);
         }
+    } else if (f.warm_up && f.warm_up_stays_running) {
+        /* A Hibernated pool's warm-up: it runs, never joins, and waits for the controller to
+         * hibernate it (StopInstances) — nothing for the kubelet to time. */
+        k->phase = k->node_exists ? SIM_KUBELET_NOTREADY : SIM_KUBELET_IDLE;
     } else if (f.warm_up) {
         k->phase = SIM_KUBELET_WARMING;
         arm(k, SIM_BOOT_WARMUP);

@@ -309,6 +309,7 @@ static int scan_warm(struct userdata_facts *f, const char *t, size_t len, int po
     if (!has_line(t, len, USERDATA_WARM_MARKER))
         return 0;
     f->warm_up = 1;
+    f->warm_up_stays_running = has_line(t, len, USERDATA_WARM_STAY_MARKER);
     for (size_t p = 0; p < len;) {
         const char *nl = memchr(t + p, '\n', len - p);
         size_t e = nl ? (size_t)(nl - t) : len;

@@ -211,6 +211,7 @@ int userdata_mime_write(const struct userdata_mime_out_part *parts, size_t n,
 /* ---- warm-up scripts (userdata/render.c) -------------------------------------------------- */
 
 #define USERDATA_WARM_MARKER "# stoker warm-up"
+#define USERDATA_WARM_STAY_MARKER "# stoker warm-up: stays running"
 /* Checks an image reference (no whitespace or quotes; a registry charset). */
 int userdata_image_valid(const char *image);
 

@@ -1097,10 +1097,13 @@ static int warm_bash(const struct userdata_warm *w, struct core_buf *b)
         "# Pulls images and reads the root volume so a later start is fast; never joins.\n"
         "set -u\n"
         "log() { echo \"stoker-warm: $*\" | tee -a /dev/console >&2; }\n"
-        "# Watchdog: power off after %lld s whatever happens.\n"
-        "( sleep %lld; log 'timeout'; systemctl poweroff --force ) &\n"
+        "%s"
+        "# Watchdog: %s after %lld s whatever happens.\n"
+        "( sleep %lld; log 'timeout'%s ) &\n"
         "systemctl start containerd\n",
-        (long long)t, (long long)t);
+        w->stay_running ? USERDATA_WARM_STAY_MARKER "\n" : "",
+        w->stay_running ? "stop waiting" : "power off", (long long)t, (long long)t,
+        w->stay_running ? "" : "; systemctl poweroff --force");
     for (size_t i = 0; i < w->nimages && !rc; i++) {
         rc = core_buf_appendf(b, "ok=0\nfor attempt in $(seq 1 %d); do\n"
                                  "  if ctr --namespace k8s.io images pull --all-platforms=false ",
@@ -1120,7 +1123,10 @@ static int warm_bash(const struct userdata_warm *w, struct core_buf *b)
                "if dd if=\"$root_disk\" of=/dev/null bs=1M status=none; then "
                "log \"hydrated $root_disk\"; else log \"hydrate $root_disk failed\"; fi\n");
     if (!rc)
-        rc = core_buf_append_str(b, "log 'done'\nsync\nsystemctl poweroff\n");
+        rc = core_buf_append_str(b, w->stay_running
+                                        ? "log 'done'\nsync\n# The controller hibernates "
+                                          "this instance.\n"
+                                        : "log 'done'\nsync\nsystemctl poweroff\n");
     return rc;
 }
 

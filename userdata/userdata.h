@@ -88,6 +88,9 @@ struct userdata_warm {
     size_t nimages;
     int hydrate_root_volume;
     int64_t timeout_s;         /* the whole warm-up; 0 = 900; then powers off anyway */
+    int stay_running;          /* do not power off at the end (Hibernated pools: the
+                                  controller hibernates the instance with StopInstances, which
+                                  a poweroff from inside cannot do) */
 };
 
 struct userdata_input {
@@ -147,6 +150,7 @@ struct userdata_facts {
                                     Bottlerocket (TOML settings), Windows; 0 = unknown */
     int joins;                   /* a join configuration is present */
     int warm_up;                 /* the warm-up script is present */
+    int warm_up_stays_running;   /* ... and does not power the instance off */
     char *cluster_name;
     char *endpoint;
     char *ca_bundle;

@@ -519,6 +519,8 @@ static void test_warm_phase(void)
         CU_ASSERT_FATAL(userdata_inspect(b.data, b.len, &x, &err) == 0);
         CU_ASSERT_EQUAL(x.joins, 0);
         CU_ASSERT_EQUAL(x.warm_up, 1);
+        CU_ASSERT_EQUAL(x.warm_up_stays_running, 0);
+        CU_ASSERT(strstr(b.data, "systemctl poweroff\n") != NULL);
         CU_ASSERT_EQUAL_FATAL(x.images.n, 2);
         CU_ASSERT_STRING_EQUAL(x.images.v[0], f.images[0]);
         CU_ASSERT_STRING_EQUAL(x.images.v[1], f.images[1]);
@@ -529,6 +531,16 @@ static void test_warm_phase(void)
         CU_ASSERT_FATAL(render(&f.in, &b, &err) == 0);
         CU_ASSERT(strstr(b.data, "120") != NULL && strstr(b.data, "900") == NULL);
         CU_ASSERT(strstr(b.data, "dd if=") == NULL && strstr(b.data, "PhysicalDrive") == NULL);
+        core_buf_cleanup(&b);
+        /* Hibernated pools: the script never powers off; the controller hibernates. */
+        f.in.warm.stay_running = 1;
+        CU_ASSERT_FATAL(render(&f.in, &b, &err) == 0);
+        CU_ASSERT(strstr(b.data, "poweroff") == NULL);
+        CU_ASSERT_FATAL(userdata_inspect(b.data, b.len, &x, &err) == 0);
+        CU_ASSERT_EQUAL(x.warm_up, 1);
+        CU_ASSERT_EQUAL(x.warm_up_stays_running, 1);
+        CU_ASSERT_EQUAL(x.joins, 0);
+        userdata_facts_cleanup(&x);
         core_buf_cleanup(&b);
         fx_cleanup(&f);
     }

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define COMPONENT "provision"
 /* How long a nomination to a NodeClaim the informer has not shown yet stays valid after its
@@ -1448,8 +1449,17 @@ static int synced(const struct controller *c)
     return 1;
 }
 
+static core_ns cpu_now(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (core_ns)ts.tv_sec * CORE_NS_PER_S + ts.tv_nsec;
+}
+
 static void run_batch(struct controller *c)
 {
+    core_ns t0 = cpu_now();
     struct batch b = {0};
     struct launcher_sched_input in;
     struct launcher_plan *plan = NULL;
@@ -1485,6 +1495,12 @@ out:
     }
     launcher_plan_free(plan);
     batch_cleanup(&b);
+    core_ns spent = cpu_now() - t0;
+    if (spent > 0) {
+        c->stats.decide_ns_total += spent;
+        if (spent > c->stats.decide_ns_max)
+            c->stats.decide_ns_max = spent;
+    }
 }
 
 static void batch_fire(void *ud)

@@ -20,7 +20,7 @@ endif
 
 # Debian packages the build, the tests and the tools need.
 DEPS_BUILD := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libexpat1-dev \
-              libyaml-dev zlib1g-dev libcunit1-dev libmicrohttpd-dev
+              libyaml-dev zlib1g-dev tzdata libcunit1-dev libmicrohttpd-dev
 # The tests also drive the emulator with Debian's AWS CLI (/usr/bin/aws; large, tests only).
 DEPS_TEST  := awscli python3-yaml $(if $(wildcard /usr/bin/kubectl),,kubernetes-client)
 DEPS_FUZZ  := clang libclang-rt-14-dev
@@ -216,7 +216,7 @@ _bench: $(BENCH_BIN)
 # links against those objects.
 FUZZ_SAN := -fsanitize=address,undefined
 FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -I. -D_GNU_SOURCE $(PKG_CFLAGS)
-FUZZ_LIB_SRCS := $(filter core/% aws/% k8s/% amiresolve/% userdata/% launcher/% sim/%,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter core/% aws/% k8s/% amiresolve/% userdata/% launcher/% prewarm/% sim/%,$(LIB_SRCS))
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/catalog_csv.o \
                  build/fuzz/obj/gen/crds_yaml.o
 

@@ -37,6 +37,8 @@ static const struct cli_command commands[] = {
     {"controller", "run the controller against a cluster (controller --help)", cli_cmd_controller},
     {"plan", "the NodeClaims stoker would create for manifests, offline (plan --help)",
      cli_cmd_plan},
+    {"prewarm", "warm pools: status, scale, schedule, cancel, advise (prewarm --help)",
+     cli_cmd_prewarm},
     {"sim", "serve an emulated AWS account and Kubernetes cluster on loopback (sim --help)",
      cli_cmd_sim},
     {"userdata", "render an EC2NodeClass's user data (userdata render --help)", cli_cmd_userdata},

@@ -8,7 +8,14 @@
 #ifndef STOKER_CLI_H
 #define STOKER_CLI_H
 
+#include "core/core.h"
+
+#include <jansson.h>
 #include <stdio.h>
+
+struct prewarm_advise_input;
+struct prewarm_timing;
+struct sim_boot_model;
 
 enum cli_exit { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
@@ -37,5 +44,27 @@ int cli_cmd_controller(const struct cli_config *cfg, int argc, char **argv, FILE
 /* `stoker sim --scenario ...` (argv as cli_cmd_sim got it). */
 int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout);
 int cli_cmd_plan(const struct cli_config *cfg, int argc, char **argv, FILE *out, FILE *errout);
+/* `stoker prewarm status|scale|schedule|cancel|advise` (cli/cmd_prewarm.c). */
+int cli_cmd_prewarm(const struct cli_config *cfg, int argc, char **argv, FILE *out,
+                    FILE *errout);
+
+/* What `stoker prewarm advise -o json` prints, as a function (the simulator's runner sizes a
+ * pool with it). in is prewarm_advise's input (borrowed) with two defaults the command uses:
+ * types NULL or ntypes 0 = the compiled-in catalog's current-generation (6+) amd64 c/m/r types
+ * without GPUs, accelerators or metal; timing all zero = cli_prewarm_timing over
+ * sim_boot_model_default (then the answer lists the model's rows under "bootModel", else that
+ * key is null). *out (owned by the caller) holds "input", "bootModel", "timing", "rows",
+ * "recommendation" {instanceType, warm, cold, podsPerNode, nodes, idleUSDPerHour,
+ * meetsDeadline, summary} and "warmPoolSpec" {nodePoolRef, instanceTypes, podShape, size};
+ * see docs/cli.md. Errors: prewarm_advise's (CORE_E_INVAL naming the field, CORE_E_NOTFOUND
+ * when no candidate holds one pod), CORE_E_NOMEM. */
+int cli_prewarm_advise_json(const struct prewarm_advise_input *in, json_t **out,
+                            struct core_err *err) CORE_NODISCARD;
+/* The timing advise assumes, from a boot model's medians: cold = launch + join_cold + ready +
+ * 1 s (the controller's batch window); warm = start (resume when hibernated) + join_warm +
+ * ready + 1 s + 1 s (the describe/modify/tag calls of a claim); launches 1000 at once, then 2
+ * per second (the emulated EC2's launch bucket). */
+void cli_prewarm_timing(const struct sim_boot_model *m, int hibernated,
+                        struct prewarm_timing *out);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * cli/cmd_sim_run.c — `stoker sim --scenario NAME`: a simulated world (emulated EC2, SSM,
  * Kubernetes API and cluster) and the real controller in one process on a virtual clock, a
- * live progress line, a summary table and an HTML report.
+ * live progress line, a summary table and an HTML report. `--warm-pool none|policy|advise`
+ * picks the scenario's WarmPool (sim_scenario_setup_warm), made before the controller starts.
  *
  * Invariants: the run is deterministic for a scenario and seed (virtual time; the wall clock
  * is read only for the progress display and the reported wall time); flags are validated
@@ -27,8 +28,8 @@
 
 static void run_usage(FILE *f)
 {
-    fprintf(f, "usage: stoker sim --scenario NAME [--seed N] [--report FILE.html] "
-               "[--log FILE] [--progress auto|on|off]\n"
+    fprintf(f, "usage: stoker sim --scenario NAME [--seed N] [--warm-pool none|policy|advise]\n"
+               "                  [--report FILE.html] [--log FILE] [--progress auto|on|off]\n"
                "\n"
                "Runs a scenario: the emulated AWS account and Kubernetes cluster and the real\n"
                "stoker controller in one process, on a virtual clock (an hour of scale-out\n"
@@ -42,6 +43,11 @@ static void run_usage(FILE *f)
     }
     fprintf(f, "\nflags:\n"
                "  --seed N          the run's seed (default 1)\n"
+               "  --warm-pool MODE  for scenarios with a warm pool or a burst (flash-sale):\n"
+               "                    none (no WarmPool), policy (the scenario's own WarmPool;\n"
+               "                    the default when it has one), advise (a WarmPool sized by\n"
+               "                    `prewarm advise` for the scenario's burst, with the boot\n"
+               "                    model's timings; the summary shows the advice used)\n"
                "  --report FILE     where to write the HTML report (default " RUN_DEFAULT_REPORT
                ")\n"
                "  --log FILE        write the controller's structured log there\n"
@@ -87,6 +93,9 @@ static void add_stats(struct controller_stats *acc, const struct controller_stat
     acc->launches_warm += s->launches_warm;
     acc->launch_failures += s->launch_failures;
     acc->ec2_calls += s->ec2_calls;
+    acc->decide_ns_total += s->decide_ns_total;
+    if (s->decide_ns_max > acc->decide_ns_max)
+        acc->decide_ns_max = s->decide_ns_max;
     acc->orphans_terminated += s->orphans_terminated;
 }
 
@@ -110,9 +119,10 @@ static void progress(FILE *out, struct run *r, core_ns t)
     long s = (long)(t / CORE_NS_PER_S);
     fprintf(out,
             "\r[%s %02ld:%02ld] pods pending %5u bound %5u | nodes launching %4u ready %4u | "
-            "launches cold %4lu warm %4lu ",
+            "launches cold %4lu warm %4lu | pool warming %3u warm %3u ",
             r->sc->name, s / 60, s % 60, smp.pods_pending, smp.pods_bound, smp.nodes_launching,
-            smp.nodes_ready, smp.launches_cold, smp.launches_warm);
+            smp.nodes_ready, smp.launches_cold, smp.launches_warm, smp.warm_warming,
+            smp.warm_stopped);
     fflush(out);
 }
 
@@ -137,9 +147,23 @@ static int write_report(const char *path, const struct core_buf *b, FILE *errout
     return 0;
 }
 
+/* The advice advise mode used, one line. */
+static void advice_line(const struct sim_scenario_advice *a, char *out, size_t outsz)
+{
+    snprintf(out, outsz,
+             "hold %lld x %s warm (%lld pods/node, %lld nodes, %lld cold in time%s), "
+             "$%.4f/h idle; timing cold %.1f s, warm %.1f s; %zu candidate types",
+             (long long)a->warm, a->instance_type, (long long)a->pods_per_node,
+             (long long)a->nodes, (long long)a->cold,
+             a->meets_deadline ? "" : "; misses the deadline", a->idle_usd_per_hour,
+             a->cold_ready_s, a->warm_ready_s, a->ncandidates);
+}
+
 int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
 {
     const char *name = NULL, *report = RUN_DEFAULT_REPORT, *logpath = NULL, *prog = "auto";
+    const char *warm_flag = NULL;
+    enum sim_warm_mode warm_mode = SIM_WARM_DEFAULT;
     uint64_t seed = 1;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -156,6 +180,13 @@ int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
             name = v;
         } else if ((v = cli_flag_value(argc, argv, &i, "--report", &missing)) != NULL) {
             report = v;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--warm-pool", &missing)) != NULL) {
+            if (sim_warm_mode_parse(v, &warm_mode) != 0 || warm_mode == SIM_WARM_DEFAULT) {
+                fprintf(errout,
+                        "stoker sim: --warm-pool: expected none, policy or advise, got '%s'\n", v);
+                return CLI_EXIT_USAGE;
+            }
+            warm_flag = v;
         } else if ((v = cli_flag_value(argc, argv, &i, "--log", &missing)) != NULL) {
             logpath = v;
         } else if ((v = cli_flag_value(argc, argv, &i, "--progress", &missing)) != NULL) {
@@ -195,6 +226,21 @@ int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
         fprintf(errout, "\n");
         return CLI_EXIT_USAGE;
     }
+    if (warm_flag && !sc->warm_pool_yaml && !sc->burst) {
+        fprintf(errout, "stoker sim: --warm-pool: scenario %s has no warm pool and no burst to "
+                        "size one for (flash-sale has both)\n", sc->name);
+        return CLI_EXIT_USAGE;
+    }
+    if (warm_mode == SIM_WARM_POLICY && !sc->warm_pool_yaml) {
+        fprintf(errout, "stoker sim: --warm-pool policy: scenario %s defines no WarmPool\n",
+                sc->name);
+        return CLI_EXIT_USAGE;
+    }
+    if (warm_mode == SIM_WARM_ADVISE && !sc->burst) {
+        fprintf(errout, "stoker sim: --warm-pool advise: scenario %s describes no burst\n",
+                sc->name);
+        return CLI_EXIT_USAGE;
+    }
     int show = strcmp(prog, "on") == 0 || (strcmp(prog, "auto") == 0 && isatty(fileno(out)));
     /* Where the results go is checked before the run, not after it. */
     char tmp_report[4096];
@@ -224,14 +270,18 @@ int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
     }
     struct core_err err = {0};
     struct sim_world_opts wo;
+    struct sim_scenario_warm warm;
     int exit_code = CLI_EXIT_FAIL;
     double t0 = wall_now();
+    memset(&warm, 0, sizeof warm);
     if (sim_scenario_world_opts(sc, seed, &wo, &err) != 0 || sim_world_new(&wo, &r.w, &err) != 0 ||
-        sim_scenario_setup(sc, r.w, &err) != 0 ||
+        sim_scenario_setup_warm(sc, r.w, warm_mode, &warm, &err) != 0 ||
         sim_tracker_new(r.w, RUN_SAMPLE_INTERVAL, &r.tr, &err) != 0) {
         fprintf(errout, "stoker sim: %s\n", err.message);
         goto out;
     }
+    if (sc->burst)
+        sim_tracker_set_burst(r.tr, sc->burst->at);
     if (r.logf && !(r.log = core_log_new(r.logf, CORE_LOG_LOGFMT, CORE_LOG_INFO, r.w->clock))) {
         fprintf(errout, "stoker sim: --log: out of memory\n");
         goto out;
@@ -306,13 +356,21 @@ int cli_sim_scenario(int argc, char **argv, FILE *out, FILE *errout)
             used += (size_t)snprintf(notes + used, sizeof(notes) - used, " %s %lu", as[i].action,
                                      as[i].calls);
     }
+    char advice[512] = "";
+    if (warm.has_advice)
+        advice_line(&warm.advice, advice, sizeof advice);
     struct sim_report_info info = {
+        .warm_pool = sim_warm_mode_name(warm.mode),
+        .advice = warm.has_advice ? advice : NULL,
         .scenario = sc->name,
         .seed = seed,
         .wall_seconds = wall_now() - t0,
         .ec2_calls = ec2_total, /* every call: the controller's, the refresher's, AMIs' */
         .reaction_p50_s = (double)st.reaction_p50 / 1e9,
         .reaction_p99_s = (double)st.reaction_p99 / 1e9,
+        .decide_total_s = (double)st.decide_ns_total / 1e9,
+        .decide_max_s = (double)st.decide_ns_max / 1e9,
+        .batches = st.batches,
         .notes = notes,
     };
     struct core_buf b;

@@ -251,6 +251,7 @@ TYPED(pvc, struct k8s_pvc, k8s_pvc_decode, k8s_pvc_cleanup)
 TYPED(pv, struct k8s_pv, k8s_pv_decode, k8s_pv_cleanup)
 TYPED(storage_class, struct k8s_storage_class, k8s_storage_class_decode,
       k8s_storage_class_cleanup)
+TYPED(warmpool, struct k8s_warmpool, k8s_warmpool_decode, k8s_warmpool_cleanup)
 
 static int one_key(const char *v, char **keys, size_t max)
 {
@@ -352,6 +353,9 @@ static int make_informers(struct controller *c, struct core_err *err)
         rc = make_informer(c, &k8s_res_storageclasses, storage_class_decode, storage_class_free,
                            &c->storage_classes, err);
     if (!rc)
+        rc = make_informer(c, &k8s_res_warmpools, warmpool_decode, warmpool_free, &c->warmpools,
+                           err);
+    if (!rc)
         rc = k8s_informer_add_index(c->pods, CONTROLLER_IDX_NODE, idx_pod_node);
     if (!rc)
         rc = k8s_informer_add_index(c->nodes, CONTROLLER_IDX_PROVIDER, idx_node_provider);
@@ -374,7 +378,8 @@ static void free_informers(struct controller *c)
 {
     struct k8s_informer **v[] = {&c->pods,       &c->nodes,      &c->nodeclaims,
                                  &c->nodepools,  &c->nodeclasses, &c->daemonsets,
-                                 &c->pvcs,       &c->pvs,        &c->storage_classes};
+                                 &c->pvcs,       &c->pvs,        &c->storage_classes,
+                                 &c->warmpools};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         k8s_informer_free(*v[i]);
         *v[i] = NULL;
@@ -398,6 +403,7 @@ static void resync_all(struct controller *c)
     controller_nodeclaim_resync(c);
     controller_provision_resync(c);
     controller_gc_resync(c);
+    controller_warmpool_resync(c);
 }
 
 static void on_lead(void *ud)
@@ -625,6 +631,8 @@ int controller_new(struct core_loop *loop, struct k8s_client *k8s, struct aws_cl
         rc = controller_provision_init(c, err);
     if (!rc)
         rc = controller_gc_init(c, err);
+    if (!rc)
+        rc = controller_warmpool_init(c, err);
     if (rc) {
         controller_free(c);
         return rc;
@@ -637,7 +645,8 @@ int controller_start(struct controller *c, struct core_err *err)
 {
     struct k8s_informer *v[] = {c->nodeclasses, c->nodepools, c->nodeclaims,
                                 c->nodes,       c->daemonsets, c->pvcs,
-                                c->pvs,         c->storage_classes, c->pods};
+                                c->pvs,         c->storage_classes, c->warmpools,
+                                c->pods};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         int rc = k8s_informer_start(v[i], err);
         if (rc)
@@ -685,6 +694,7 @@ void controller_free(struct controller *c)
         k8s_leader_release(lc->leader, released, lc);
     }
     c->leading = 0;
+    controller_warmpool_cleanup(c);
     controller_gc_cleanup(c);
     controller_provision_cleanup(c);
     controller_nodeclaim_cleanup(c);

@@ -50,6 +50,8 @@ struct aws_client;
 #define CONTROLLER_TAG_NODECLAIM "karpenter.sh/nodeclaim"
 #define CONTROLLER_TAG_MANAGED_BY "stoker.dev/managed-by"     /* = cluster name */
 #define CONTROLLER_TAG_WARM_POOL "stoker.dev/warm-pool"       /* on warm-pool instances */
+#define CONTROLLER_TAG_WARM_POOL_HASH "stoker.dev/warm-pool-hash" /* what it was made from */
+#define CONTROLLER_TAG_WARM_SINCE "stoker.dev/warm-since" /* RFC 3339 UTC of the warm-up */
 #define CONTROLLER_TAG_NAME "Name"
 
 struct controller_opts {
@@ -76,9 +78,15 @@ struct controller_opts {
     core_ns gc_interval;           /* 1 min */
     core_ns nodeclass_interval;    /* 5 min: EC2NodeClass re-resolution */
     core_ns catalog_interval;      /* 12 h: instance types, offerings, spot prices */
+    core_ns warmpool_interval;     /* 10 s: warm-pool instances described while a pool is
+                                      changing (warming, launching, below its floor); six
+                                      times as long (default 60 s) while all are settled */
     /* Fault injection for tests: the controller stops (as if killed) right after its n-th
      * successful CreateFleet; 0 = never. controller_crashed() then says so. */
     unsigned crash_after_launches;
+    /* Likewise right after its n-th successful CreateTags claiming a warm instance for a
+     * NodeClaim, before StartInstances; 0 = never. */
+    unsigned crash_after_warm_claims;
 };
 
 struct controller;
@@ -97,7 +105,7 @@ void controller_free(struct controller *c);
 int controller_healthy(const struct controller *c);
 int controller_ready(const struct controller *c);
 int controller_leading(const struct controller *c);
-/* The crash_after_launches fault fired. */
+/* The crash_after_launches or crash_after_warm_claims fault fired. */
 int controller_crashed(const struct controller *c);
 
 /* Counters, for tests, `stoker sim` reports and metrics. */
@@ -114,6 +122,8 @@ struct controller_stats {
     unsigned long initialized;
     unsigned long liveness_deleted;   /* not launched / not registered in time */
     unsigned long orphans_terminated;
+    unsigned long warm_launches;      /* warm-up launches (CreateFleet for a WarmPool) */
+    unsigned long warm_terminations;  /* warm-pool instances terminated by the pool */
     unsigned long ec2_calls;          /* every EC2 call made */
     /* Real (not virtual) CPU time spent deciding: building the scheduler's input, scheduling
      * and issuing a batch's writes. In a simulation pods wait in virtual time while this is

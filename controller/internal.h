@@ -56,6 +56,7 @@ struct controller_provision;
 struct controller_nodeclaim;
 struct controller_launch;
 struct controller_gc;
+struct controller_warmpool;
 
 struct controller {
     struct core_loop *loop;
@@ -72,11 +73,13 @@ struct controller {
     /* Informers (typed values). */
     struct k8s_informer *pods, *nodes, *nodeclaims, *nodepools, *nodeclasses, *daemonsets,
         *pvcs, *pvs, *storage_classes;
+    struct k8s_informer *warmpools;  /* stoker.dev WarmPools (struct k8s_warmpool) */
 
     struct controller_leader *leader; /* the elector and the context its callbacks use */
     int leading;
     int crashed;
     unsigned fleet_launches;         /* successful CreateFleet calls (crash_after_launches) */
+    unsigned warm_claims;            /* successful warm claim CreateTags (crash_after_warm_claims) */
     struct k8s_recorder *recorder;
 
     struct launcher_catalog *base_catalog;
@@ -102,6 +105,7 @@ struct controller {
     struct controller_nodeclaim *nodeclaim;
     struct controller_launch *launch;
     struct controller_gc *gc;
+    struct controller_warmpool *warmpool;
 };
 
 /* Leading, started, not crashed. */
@@ -231,6 +235,61 @@ void controller_launch_gc(struct controller *c);
 int controller_gc_init(struct controller *c, struct core_err *err) CORE_NODISCARD;
 void controller_gc_resync(struct controller *c);
 void controller_gc_cleanup(struct controller *c);
+
+/* controller/warmpool.c: WarmPools. One shared snapshot of every warm-pool instance of the
+ * cluster (one DescribeInstances by tag, every warmpool_interval and soon after each action),
+ * then per pool: validation, instance types, zones, spec hash, prewarm_plan, its actions
+ * (warm-up launches, terminations, hibernations) and the status. */
+int controller_warmpool_init(struct controller *c, struct core_err *err) CORE_NODISCARD;
+void controller_warmpool_resync(struct controller *c);
+void controller_warmpool_cleanup(struct controller *c);
+/* The warm instances the scheduler may pair now: every pool's free list (warm, current,
+ * unclaimed in EC2 and not named by any NodeClaim's warm annotation, not being terminated,
+ * its offering not marked unavailable), with the pool's NodePool, on-demand, and the image.
+ * *out is ONE allocation holding the array and all its strings: core_free(*out) releases
+ * everything, so the caller's batch owns it outright and no later snapshot can pull the
+ * strings from under it. *out NULL when *n is 0. */
+int controller_warmpool_free(struct controller *c, struct launcher_warm **out,
+                             size_t *n) CORE_NODISCARD;
+/* One pool's figures for the metrics (as of its last reconcile). */
+struct controller_warmpool_info {
+    const char *name;               /* borrowed until the next loop turn */
+    int64_t warming, warm, claimed, failed, stale;
+    int64_t min, max;
+    double idle_usd_per_hour;
+    unsigned long launches, terminations, hibernations;
+};
+/* Iterates the pools known to this replica: *iter = 0 to start; 0 at the end. */
+int controller_warmpool_next(const struct controller *c, size_t *iter,
+                             struct controller_warmpool_info *out);
+
+/* controller/launch.c, for the warm pool: one warm-up instance, CreateFleet instant on-demand
+ * lowest-price, capacity 1, in `zone` across the given types × that zone's first subnet of the
+ * EC2NodeClass status, from a launch template (named by its content like the cold path's)
+ * whose user data is the USERDATA_WARM rendering of the pool's prewarm settings. Tags: the
+ * class's, the cluster's, Name=<pool>-warm, karpenter.sh/nodepool, karpenter.k8s.aws/
+ * ec2nodeclass, stoker.dev/warm-pool, stoker.dev/warm-pool-hash, stoker.dev/warm-since (now);
+ * never karpenter.sh/nodeclaim. hibernate: HibernationOptions Configured and an encrypted root
+ * volume of at least the largest type's RAM + 20 GiB; the warm-up then stays running (the
+ * pool hibernates it). cb (controller_launch_fn, res->warm 0) runs once from the loop unless
+ * the controller is freed first. Counts stats.warm_launches. */
+struct controller_warmup_req {
+    const char *pool;                /* WarmPool name */
+    const char *nodepool;
+    const char *nodeclass;
+    const char *zone;
+    const char *spec_hash;
+    const char *const *types;        /* cheapest first; at most AWS_EC2_FLEET_OVERRIDES_MAX used */
+    size_t ntypes;
+    int hibernate;
+    const char *const *images;       /* prewarm images */
+    size_t nimages;
+    int hydrate_root_volume;
+    int64_t timeout_s;               /* 0 = userdata's default */
+};
+int controller_launch_warmup(struct controller *c, const struct controller_warmup_req *req,
+                             controller_launch_fn cb, void *ud,
+                             struct core_err *err) CORE_NODISCARD;
 
 /* controller/metrics.c: the Prometheus text (controller_metrics) and the HTTP endpoint
  * (controller_http_*). */

@@ -11,7 +11,14 @@
  * (instant, capacity 1) with the NodeClaim's UID as ClientToken, so a retry or a restarted
  * controller replays the first answer instead of launching twice.
  * Warm path: the stopped instance named by the NodeClaim's warm annotation gets the
- * NodeClaim's user data, its tags, and is started.
+ * NodeClaim's user data, its tags (the claim: karpenter.sh/nodeclaim), and is started. A start
+ * refused for capacity marks the offering unavailable, releases the claim (the tag set to "":
+ * there is no DeleteTags client, and an empty value means unclaimed) and fails CORE_E_STATE
+ * so the NodeClaim drops the annotation and goes cold at once. A restarted controller that
+ * finds the NodeClaim's warm instance claimed but stopped (killed between tag and start)
+ * treats it as not launched: the warm path resumes and starts it once.
+ * Warm-up (controller_launch_warmup, for the warm pool): the cold machinery with a template
+ * whose user data is the warm-up rendering, one zone, on-demand, no NodeClaim tag.
  *
  * Invariants:
  *  - The callback of controller_launch_start / _find / controller_terminate runs exactly once,
@@ -66,6 +73,7 @@ struct controller_launch {
     struct core_map *templates;    /* name -> struct lt_entry * */
     struct job *pending;           /* jobs whose kick timer has not fired */
     int gc_running;
+    unsigned long warmup_seq;      /* makes each warm-up's ClientToken unique */
 };
 
 static void job_unlink(struct controller_launch *L, struct job *j)
@@ -429,6 +437,10 @@ struct cold {
     int64_t hop_limit;
     struct tagset lt_tags;           /* on the template and (via its data) instance/volume */
     struct tagset fleet_tags;        /* CreateFleet instance + volume */
+    /* Warm-up launches (controller_launch_warmup) reuse this job: no NodeClaim, counted as
+     * warm-ups, never as cold launches nor by the crash_after_launches fault. */
+    int warmup;
+    int hibernate;                   /* HibernationOptions Configured in the template */
 };
 
 static void cold_free(struct job *j)
@@ -468,6 +480,7 @@ static int group_name(struct cold *x, struct group *g, const struct controller *
         json_object_set_new(o, "instanceProfile", json_string(x->profile)) ||
         json_object_set_new(o, "userData", json_stringn(g->ud.b64, g->ud.b64_len)) ||
         json_object_set_new(o, "detailedMonitoring", json_boolean(monitoring)) ||
+        (x->hibernate && json_object_set_new(o, "hibernation", json_true())) ||
         json_object_set_new(o, "associatePublicIP",
                             cls->has_associate_public_ip ? json_boolean(cls->associate_public_ip)
                                                          : json_null()))
@@ -520,11 +533,10 @@ done:
 
 /* Copies the class's template content into x. */
 static int cold_content(struct cold *x, const struct controller *c,
-                        const struct k8s_ec2nodeclass *cls, const struct k8s_nodeclaim *nc,
-                        struct core_err *err)
+                        const struct k8s_ec2nodeclass *cls, const char *name_tag,
+                        const char *nodeclaim, const char *pool, struct core_err *err)
 {
     int rc;
-    const char *pool = k8s_labels_get(&nc->meta.labels, CONTROLLER_TAG_NODEPOOL);
 
     if (!(x->profile = core_strdup(cls->status_instance_profile)))
         goto nomem;
@@ -574,9 +586,10 @@ static int cold_content(struct cold *x, const struct controller *c,
     if ((rc = tagset_cluster(&x->lt_tags, c)) != 0 ||
         (rc = tagset_put(&x->lt_tags, CONTROLLER_TAG_NODECLASS, cls->meta.name)) != 0 ||
         (rc = tagset_cluster(&x->fleet_tags, c)) != 0 ||
-        (rc = tagset_put(&x->fleet_tags, CONTROLLER_TAG_NAME, nc->meta.name)) != 0 ||
+        (rc = tagset_put(&x->fleet_tags, CONTROLLER_TAG_NAME, name_tag)) != 0 ||
         (rc = tagset_put(&x->fleet_tags, CONTROLLER_TAG_NODECLASS, cls->meta.name)) != 0 ||
-        (rc = tagset_put(&x->fleet_tags, CONTROLLER_TAG_NODECLAIM, nc->meta.name)) != 0 ||
+        (nodeclaim &&
+         (rc = tagset_put(&x->fleet_tags, CONTROLLER_TAG_NODECLAIM, nodeclaim)) != 0) ||
         (pool && (rc = tagset_put(&x->fleet_tags, CONTROLLER_TAG_NODEPOOL, pool)) != 0))
         goto fail;
     return 0;
@@ -710,7 +723,8 @@ static int cold_prepare(struct cold *x, struct controller *c, const struct k8s_n
         return CORE_E_SERVICE;
     }
 
-    if ((rc = cold_content(x, c, cls, nc, err)) != 0)
+    if ((rc = cold_content(x, c, cls, nc->meta.name, nc->meta.name,
+                           k8s_labels_get(&nc->meta.labels, CONTROLLER_TAG_NODEPOOL), err)) != 0)
         return rc;
     if ((rc = node_labels(nc, &labels, err)) != 0)
         return rc;
@@ -747,7 +761,17 @@ static void cold_find_after_mismatch(struct controller *c, struct cold *x);
 static void cold_finish(struct controller *c, struct cold *x, int rc,
                         const struct controller_launch_result *res, const struct core_err *err)
 {
-    if (rc == 0) {
+    if (rc == 0 && x->warmup) {
+        c->stats.warm_launches++;
+        controller_log(c, CORE_LOG_INFO, COMPONENT, x->nodeclaim, "warm-up launched",
+                       "instance", res->instance_id, "type", res->instance_type, "zone",
+                       res->zone, "image", res->image_id, NULL);
+    } else if (x->warmup) {
+        controller_log(c, CORE_LOG_WARN, COMPONENT, x->nodeclaim, "warm-up launch failed",
+                       "error", err ? err->message : core_strerror(rc), "code",
+                       err && err->service_code[0] ? err->service_code : core_strerror(rc),
+                       NULL);
+    } else if (rc == 0) {
         c->stats.launches_cold++;
         controller_log(c, CORE_LOG_INFO, COMPONENT, x->nodeclaim, "launched", "instance",
                        res->instance_id, "type", res->instance_type, "zone", res->zone,
@@ -810,7 +834,8 @@ static void on_fleet(void *ud, int rc, const struct aws_ec2_fleet *res,
             /* Someone deleted a template we remembered: forget them all, retry later. */
             for (size_t i = 0; i < x->ng; i++)
                 lt_forget(c, x->g[i].name);
-        } else if (err && strcmp(err->service_code, "IdempotentParameterMismatch") == 0) {
+        } else if (!x->warmup && err &&
+                   strcmp(err->service_code, "IdempotentParameterMismatch") == 0) {
             /* This NodeClaim's token was used with other parameters (offerings changed since
              * a launch this process does not remember): what that launch made is ours. */
             cold_find_after_mismatch(c, x);
@@ -861,10 +886,14 @@ static void on_fleet(void *ud, int rc, const struct aws_ec2_fleet *res,
         fill_result_str(out.capacity_type, sizeof out.capacity_type,
                         fi->lifecycle ? fi->lifecycle : launcher_ct_name(x->ct));
         out.warm = 0;
-        c->fleet_launches++;
-        /* The crash fault fires between the launch and anything the lifecycle would write. */
-        if (c->opts.crash_after_launches && c->fleet_launches == c->opts.crash_after_launches)
-            c->crashed = 1;
+        if (!x->warmup) {
+            c->fleet_launches++;
+            /* The crash fault fires between the launch and anything the lifecycle would
+             * write. */
+            if (c->opts.crash_after_launches &&
+                c->fleet_launches == c->opts.crash_after_launches)
+                c->crashed = 1;
+        }
         cold_finish(c, x, 0, &out, NULL);
         return;
     }
@@ -1005,6 +1034,8 @@ static void lt_create(struct controller *c, struct cold *x)
     req.data.nblock_devices = x->nbd;
     req.data.metadata.http_tokens = x->http_tokens;
     req.data.metadata.http_put_response_hop_limit = x->hop_limit;
+    if (x->hibernate)
+        req.data.hibernation_configured = AWS_EC2_TRUE;
     req.data.tag_specs = data_specs;
     req.data.ntag_specs = 2;
     req.tag_specs = &lt_spec;
@@ -1199,6 +1230,19 @@ static const struct aws_ec2_instance *newest_for(const struct controller *c,
     return best;
 }
 
+/* The NodeClaim's own warm instance, claimed (tagged) but still stopped: a predecessor died
+ * between CreateTags and StartInstances. That is not a launched instance; the warm path
+ * resumes the claim and starts it (once). */
+static int warm_unstarted(const struct controller *c, const struct aws_ec2_instance *in,
+                          const char *nodeclaim)
+{
+    const struct k8s_nodeclaim *nc = k8s_informer_get(c->nodeclaims, nodeclaim);
+    const char *warm = nc ? k8s_labels_get(&nc->meta.annotations, CONTROLLER_ANNOTATION_WARM)
+                          : NULL;
+    return warm && in->instance_id && strcmp(warm, in->instance_id) == 0 && in->state_name &&
+           strcmp(in->state_name, "stopped") == 0;
+}
+
 static void on_found(void *ud, int rc, const struct aws_ec2_instances *res,
                      const struct core_err *err)
 {
@@ -1215,7 +1259,8 @@ static void on_found(void *ud, int rc, const struct aws_ec2_instances *res,
     if (rc) {
         x->cb(c, x->ud, rc, NULL, err);
     } else {
-        if ((in = newest_for(c, res, x->nodeclaim)) != NULL)
+        if ((in = newest_for(c, res, x->nodeclaim)) != NULL &&
+            !warm_unstarted(c, in, x->nodeclaim))
             result_from_instance(&out, in);
         x->cb(c, x->ud, 0, &out, NULL);
     }
@@ -1346,6 +1391,64 @@ static void warm_fail(struct controller *c, struct warm *x, int rc, const char *
     warm_finish(c, x, rc, &e);
 }
 
+static void on_warm_released(void *ud, int rc, const struct core_err *err)
+{
+    struct warm *x = ud;
+    struct controller *c = controller_op_finish(&x->j.op);
+    if (!c) {
+        warm_free(&x->j);
+        return;
+    }
+    if (rc)
+        controller_log(c, CORE_LOG_WARN, COMPONENT, x->nodeclaim,
+                       "could not release the warm instance's claim tag", "instance",
+                       x->instance_id, "error", err ? err->message : core_strerror(rc), NULL);
+    /* CORE_E_STATE: nodeclaim.c drops the warm annotation and launches cold at once. */
+    warm_fail(c, x, CORE_E_STATE, "no capacity to start");
+}
+
+/* StartInstances said the offering has no capacity (a stopped instance holds none): mark the
+ * offering unavailable so the scheduler stops pairing its warm instances, and release the
+ * claim. There is no DeleteTags client: karpenter.sh/nodeclaim="" means unclaimed
+ * (prewarm_classify and the warm pool's free list treat an empty value as no tag), so the
+ * instance goes back to the pool. */
+static void warm_release(struct controller *c, struct warm *x, const struct core_err *cause)
+{
+    struct launcher_offerings *offs = controller_offerings(c);
+    struct aws_ec2_create_tags_req req;
+    struct aws_ec2_tag tag;
+    const char *ids[1];
+    struct core_err e;
+    int rc;
+
+    if (offs && x->res.instance_type[0] && x->res.zone[0])
+        (void)launcher_offerings_mark_unavailable(offs, LAUNCHER_ON_DEMAND,
+                                                  x->res.instance_type, x->res.zone,
+                                                  controller_now(c), 0);
+    controller_log(c, CORE_LOG_WARN, COMPONENT, x->nodeclaim,
+                   "no capacity to start the warm instance: releasing it", "instance",
+                   x->instance_id, "type", x->res.instance_type, "zone", x->res.zone, "error",
+                   cause ? cause->message : "", NULL);
+    if (!controller_may_act(c)) {
+        warm_fail(c, x, CORE_E_STATE, "no capacity to start");
+        return;
+    }
+    tag.key = (char *)CONTROLLER_TAG_NODECLAIM;
+    tag.value = (char *)"";
+    ids[0] = x->instance_id;
+    req.resource_ids = ids;
+    req.nresource_ids = 1;
+    req.tags = &tag;
+    req.ntags = 1;
+    controller_op_track(c, &x->j.op);
+    controller_count_ec2(c);
+    core_err_clear(&e);
+    if ((rc = aws_ec2_create_tags(c->aws, &req, on_warm_released, x, &e)) != 0) {
+        (void)controller_op_finish(&x->j.op);
+        warm_fail(c, x, CORE_E_STATE, "no capacity to start");
+    }
+}
+
 static void on_warm_started(void *ud, int rc, const struct aws_ec2_state_changes *res,
                             const struct core_err *err)
 {
@@ -1354,6 +1457,10 @@ static void on_warm_started(void *ud, int rc, const struct aws_ec2_state_changes
     (void)res;
     if (!c) {
         warm_free(&x->j);
+        return;
+    }
+    if (rc == CORE_E_SERVICE && err && aws_error_is_capacity(err->service_code)) {
+        warm_release(c, x, err);
         return;
     }
     warm_finish(c, x, rc, err);
@@ -1393,6 +1500,10 @@ static void on_warm_tagged(void *ud, int rc, const struct core_err *err)
         warm_finish(c, x, rc, err);
         return;
     }
+    c->warm_claims++;
+    /* The crash fault fires between the claim (tag) and the start. */
+    if (c->opts.crash_after_warm_claims && c->warm_claims == c->opts.crash_after_warm_claims)
+        c->crashed = 1;
     warm_start(c, x);
 }
 
@@ -1596,6 +1707,199 @@ static int warm_new(struct controller *c, const struct k8s_nodeclaim *nc, const 
     }
     if ((rc = job_kick(c, &x->j, err)) != 0) {
         warm_free(&x->j);
+        return rc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Warm-up launches (the warm pool)                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Hibernation needs an encrypted root volume that holds the RAM: at least RAM + 20 GiB (the
+ * image and what the warm-up pulled). The root is the class's root_volume device, else
+ * /dev/xvda (AL2023's), added when the class lists no such device. */
+static int warmup_root_for_hibernation(struct cold *x, const struct k8s_ec2nodeclass *cls,
+                                       int64_t ram_gib)
+{
+    const char *root = "/dev/xvda";
+    struct aws_ec2_block_device *d = NULL;
+    int64_t need = ram_gib + 20;
+
+    for (size_t i = 0; i < cls->nblock_devices; i++)
+        if (cls->block_devices[i].root_volume && cls->block_devices[i].device_name)
+            root = cls->block_devices[i].device_name;
+    for (size_t i = 0; i < x->nbd && !d; i++)
+        if (strcmp(x->bd[i].device_name, root) == 0)
+            d = &x->bd[i];
+    if (!d) {
+        if (x->nbd == 50)
+            return CORE_E_TOOBIG;
+        if (!(x->bd_names[x->nbd] = core_strdup(root)))
+            return CORE_E_NOMEM;
+        d = &x->bd[x->nbd];
+        memset(d, 0, sizeof *d);
+        d->device_name = x->bd_names[x->nbd];
+        d->volume_type = "gp3";
+        d->delete_on_termination = AWS_EC2_TRUE;
+        x->nbd++;
+    }
+    if (d->volume_size < need)
+        d->volume_size = need;
+    d->encrypted = AWS_EC2_TRUE;
+    return 0;
+}
+
+static int render_warm_user_data(const struct controller *c, const struct k8s_ec2nodeclass *cls,
+                                 const struct controller_warmup_req *r,
+                                 struct userdata_output *out, struct core_err *err)
+{
+    struct userdata_input in;
+    memset(&in, 0, sizeof in);
+    in.family = cls->ami_family;
+    in.phase = USERDATA_WARM;
+    in.cluster.name = c->opts.cluster_name;
+    in.cluster.endpoint = c->opts.cluster_endpoint;
+    in.cluster.ca_bundle = c->opts.cluster_ca;
+    in.cluster.service_cidr = c->opts.service_cidr;
+    in.cluster.cluster_dns = c->opts.cluster_dns;
+    in.node.kubelet = &cls->kubelet;
+    in.warm.images = r->images;
+    in.warm.nimages = r->nimages;
+    in.warm.hydrate_root_volume = r->hydrate_root_volume;
+    in.warm.timeout_s = r->timeout_s;
+    in.warm.stay_running = r->hibernate;
+    return userdata_build(&in, out, err);
+}
+
+static int warmup_prepare(struct cold *x, struct controller *c,
+                          const struct controller_warmup_req *r, struct core_err *err)
+{
+    const struct k8s_ec2nodeclass *cls = nodeclass_get(c, r->nodeclass);
+    const struct launcher_catalog *cat = controller_catalog(c);
+    struct launcher_offerings *offs = controller_offerings(c);
+    core_ns now = controller_now(c);
+    int check_offers = offs && launcher_offerings_zone_count(offs) > 0;
+    const char *subnet = NULL;
+    int64_t ram_gib = 0;
+    char since[64], name_tag[300];
+    int rc;
+
+    if (!controller_may_act(c))
+        return core_err_set(err, CORE_E_STATE, "launch: not acting (not leading)");
+    if (!cls)
+        return core_err_set(err, CORE_E_STATE, "launch: EC2NodeClass %s not found",
+                            r->nodeclass);
+    if (!controller_nodeclass_ready(c, r->nodeclass) || cls->nsubnets == 0 ||
+        cls->nsecurity_groups == 0 || cls->namis == 0 || !cls->status_instance_profile ||
+        !*cls->status_instance_profile)
+        return core_err_set(err, CORE_E_STATE, "launch: EC2NodeClass %s is not ready",
+                            r->nodeclass);
+    if (!cat)
+        return core_err_set(err, CORE_E_STATE, "launch: no instance catalog yet");
+    for (size_t i = 0; i < cls->nsubnets && !subnet; i++)
+        if (cls->subnets[i].id && cls->subnets[i].zone &&
+            strcmp(cls->subnets[i].zone, r->zone) == 0)
+            subnet = cls->subnets[i].id;
+    if (!subnet)
+        return core_err_set(err, CORE_E_STATE, "launch: EC2NodeClass %s has no subnet in %s",
+                            r->nodeclass, r->zone);
+    x->ct = LAUNCHER_ON_DEMAND;
+    x->hibernate = r->hibernate;
+    if (!(x->ov = core_calloc(MAX_OVERRIDES, sizeof *x->ov)) ||
+        !(x->g = core_calloc(MAX_OVERRIDES, sizeof *x->g)))
+        return core_err_set(err, CORE_E_NOMEM, "launch: out of memory");
+    for (size_t i = 0; i < r->ntypes && x->nov < MAX_OVERRIDES; i++) {
+        const struct launcher_itype *t = r->types[i] ? launcher_catalog_find(cat, r->types[i])
+                                                     : NULL;
+        const char *image;
+        struct override *o;
+        size_t gi;
+        if (!t || !(image = ami_for_type(cls, t)))
+            continue;
+        if (check_offers &&
+            !launcher_offerings_lookup(offs, LAUNCHER_ON_DEMAND, t->name, r->zone, now, NULL))
+            continue;
+        for (gi = 0; gi < x->ng; gi++)
+            if (strcmp(x->g[gi].image, image) == 0)
+                break;
+        if (gi == x->ng) {
+            core_strlcpy(x->g[gi].image, image, sizeof x->g[gi].image);
+            x->ng++;
+        }
+        o = &x->ov[x->nov++];
+        o->t = t;
+        core_strlcpy(o->type, t->name, sizeof o->type);
+        core_strlcpy(o->zone, r->zone, sizeof o->zone);
+        core_strlcpy(o->subnet, subnet, sizeof o->subnet);
+        o->group = gi;
+        if ((t->memory_mib + 1023) / 1024 > ram_gib)
+            ram_gib = (t->memory_mib + 1023) / 1024;
+    }
+    if (x->nov == 0) {
+        core_err_set(err, CORE_E_SERVICE,
+                     "launch: no available on-demand offering for warm pool %s in %s",
+                     r->pool, r->zone);
+        core_err_set_service(err, 0, "InsufficientInstanceCapacity", NULL);
+        return CORE_E_SERVICE;
+    }
+    snprintf(name_tag, sizeof name_tag, "%s-warm", r->pool);
+    if ((rc = cold_content(x, c, cls, name_tag, NULL, r->nodepool, err)) != 0)
+        return rc;
+    core_time_rfc3339(controller_wall(c), since, sizeof since);
+    if ((rc = tagset_put(&x->fleet_tags, CONTROLLER_TAG_WARM_POOL, r->pool)) != 0 ||
+        (rc = tagset_put(&x->fleet_tags, CONTROLLER_TAG_WARM_POOL_HASH, r->spec_hash)) != 0 ||
+        (rc = tagset_put(&x->fleet_tags, CONTROLLER_TAG_WARM_SINCE, since)) != 0)
+        return core_err_set(err, rc, "launch: warm-up tags: %s", core_strerror(rc));
+    if (r->hibernate && (rc = warmup_root_for_hibernation(x, cls, ram_gib)) != 0)
+        return core_err_set(err, rc, "launch: hibernation root volume: %s", core_strerror(rc));
+    for (size_t gi = 0; gi < x->ng; gi++) {
+        if ((rc = render_warm_user_data(c, cls, r, &x->g[gi].ud, err)) != 0 ||
+            (rc = group_name(x, &x->g[gi], c, cls->detailed_monitoring, cls, err)) != 0)
+            return rc;
+        if (!(x->g[gi].fo = core_calloc(x->nov, sizeof *x->g[gi].fo)))
+            return core_err_set(err, CORE_E_NOMEM, "launch: out of memory");
+    }
+    for (size_t i = 0; i < x->nov; i++) {
+        struct group *g = &x->g[x->ov[i].group];
+        struct aws_ec2_fleet_override *f = &g->fo[g->nfo++];
+        f->instance_type = x->ov[i].type;
+        f->subnet_id = x->ov[i].subnet;
+        f->availability_zone = x->ov[i].zone;
+    }
+    /* Unique per warm-up: a retry of this one request replays; the next warm-up launches. */
+    snprintf(x->client_token, sizeof x->client_token, "w-%.24s-%" PRId64 "-%lu", r->pool,
+             controller_wall(c) / CORE_NS_PER_MS, ++c->launch->warmup_seq);
+    return 0;
+}
+
+int controller_launch_warmup(struct controller *c, const struct controller_warmup_req *req,
+                             controller_launch_fn cb, void *ud, struct core_err *err)
+{
+    struct cold *x;
+    int rc;
+
+    if (!c || !c->launch || !req || !req->pool || !*req->pool || !req->nodeclass ||
+        !req->zone || !req->spec_hash || !req->types || req->ntypes == 0 || !cb)
+        return core_err_set(err, CORE_E_INVAL, "launch: warm-up: bad arguments");
+    if (!(x = core_calloc(1, sizeof *x)))
+        return core_err_set(err, CORE_E_NOMEM, "launch: out of memory");
+    x->j.run = cold_run;
+    x->j.destroy = cold_free;
+    x->cb = cb;
+    x->ud = ud;
+    x->warmup = 1;
+    core_strlcpy(x->nodeclaim, req->pool, sizeof x->nodeclaim);
+    core_err_clear(&x->prep_err);
+    x->prep_rc = warmup_prepare(x, c, req, &x->prep_err);
+    if (x->prep_rc == CORE_E_NOMEM) {
+        if (err)
+            *err = x->prep_err;
+        cold_free(&x->j);
+        return CORE_E_NOMEM;
+    }
+    if ((rc = job_kick(c, &x->j, err)) != 0) {
+        cold_free(&x->j);
         return rc;
     }
     return 0;

@@ -14,6 +14,13 @@
  *    armed at min(MHD_get_timeout, HTTP_TICK). Answers are built whole before they are queued:
  *    no request is ever suspended, so MHD_stop_daemon can always stop.
  *  - Nothing here logs.
+ *  - Warm pools (one series set per WarmPool this replica has reconciled, in name order, as of
+ *    its last reconcile):
+ *      stoker_warmpool_instances{warmpool,phase}        gauge: warming, warm, claimed, failed,
+ *                                                       stale
+ *      stoker_warmpool_bounds{warmpool,bound}           gauge: the min and max in force
+ *      stoker_warmpool_idle_cost_usd_per_hour{warmpool} gauge: what the pool costs while idle
+ *      stoker_warmpool_actions_total{warmpool,action}   counter: launch, terminate, hibernate
  */
 #include "controller/internal.h"
 
@@ -247,7 +254,8 @@ static int informers(const struct controller *c, struct core_buf *b)
              {"daemonsets", c->daemonsets},
              {"persistentvolumeclaims", c->pvcs},
              {"persistentvolumes", c->pvs},
-             {"storageclasses", c->storage_classes}};
+             {"storageclasses", c->storage_classes},
+             {"warmpools", c->warmpools}};
     struct k8s_informer_stats st;
     int rc = family(b, "stoker_informer_events_total", "counter",
                     "Watch events applied to the controller's caches, by resource.");
@@ -326,6 +334,79 @@ static int counters(const struct controller_stats *st, struct core_buf *b)
     return rc;
 }
 
+static int cmp_info(const void *a, const void *b)
+{
+    return strcmp(((const struct controller_warmpool_info *)a)->name,
+                  ((const struct controller_warmpool_info *)b)->name);
+}
+
+static int warmpools(const struct controller *c, struct core_buf *b)
+{
+    struct controller_warmpool_info *v = NULL, one;
+    size_t n = 0, cap = 0, it = 0;
+    int rc = 0;
+
+    while (controller_warmpool_next(c, &it, &one)) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            struct controller_warmpool_info *nv = core_realloc(v, nc * sizeof(*nv));
+            if (!nv) {
+                core_free(v);
+                return CORE_E_NOMEM;
+            }
+            v = nv;
+            cap = nc;
+        }
+        v[n++] = one;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_info);
+    rc = family(b, "stoker_warmpool_instances", "gauge",
+                "Warm-pool instances by pool and phase.");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *phases[] = {"warming", "warm", "claimed", "failed", "stale"};
+        int64_t counts[] = {v[i].warming, v[i].warm, v[i].claimed, v[i].failed, v[i].stale};
+        for (size_t j = 0; rc == 0 && j < 5; j++) {
+            const char *l[] = {"warmpool", v[i].name, "phase", phases[j], NULL};
+            rc = sample_u(b, "stoker_warmpool_instances", l,
+                          (unsigned long)(counts[j] > 0 ? counts[j] : 0));
+        }
+    }
+    if (rc == 0)
+        rc = family(b, "stoker_warmpool_bounds", "gauge",
+                    "The size bounds in force for each warm pool (schedules applied).");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *lmin[] = {"warmpool", v[i].name, "bound", "min", NULL};
+        const char *lmax[] = {"warmpool", v[i].name, "bound", "max", NULL};
+        rc = sample_u(b, "stoker_warmpool_bounds", lmin,
+                      (unsigned long)(v[i].min > 0 ? v[i].min : 0));
+        if (rc == 0)
+            rc = sample_u(b, "stoker_warmpool_bounds", lmax,
+                          (unsigned long)(v[i].max > 0 ? v[i].max : 0));
+    }
+    if (rc == 0)
+        rc = family(b, "stoker_warmpool_idle_cost_usd_per_hour", "gauge",
+                    "What each warm pool's unclaimed instances cost per hour while waiting.");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *l[] = {"warmpool", v[i].name, NULL};
+        rc = sample_d(b, "stoker_warmpool_idle_cost_usd_per_hour", l, v[i].idle_usd_per_hour);
+    }
+    if (rc == 0)
+        rc = family(b, "stoker_warmpool_actions_total", "counter",
+                    "Warm-pool actions that succeeded: warm-up launches, terminations, "
+                    "hibernations.");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *acts[] = {"launch", "terminate", "hibernate"};
+        unsigned long vals[] = {v[i].launches, v[i].terminations, v[i].hibernations};
+        for (size_t j = 0; rc == 0 && j < 3; j++) {
+            const char *l[] = {"warmpool", v[i].name, "action", acts[j], NULL};
+            rc = sample_u(b, "stoker_warmpool_actions_total", l, vals[j]);
+        }
+    }
+    core_free(v);
+    return rc;
+}
+
 static int ami_cache(const struct controller *c, struct core_buf *b)
 {
     struct amiresolve_stats st;
@@ -374,6 +455,8 @@ int controller_metrics(const struct controller *c, struct core_buf *out)
         rc = counters(&st, out);
     if (rc == 0)
         rc = ami_cache(c, out);
+    if (rc == 0)
+        rc = warmpools(c, out);
     if (rc == 0)
         rc = single_u(out, "stoker_leader", "gauge",
                       "1 when this replica leads (and may act), else 0.",

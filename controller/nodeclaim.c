@@ -56,6 +56,7 @@ struct nc_entry {
     int searched;           /* launch_find answered: nothing launched before */
     int capacity_failed;    /* the last launch found no capacity */
     int state_failed;       /* the last launch said: class not ready / warm instance gone */
+    int warm_cleared;       /* the warm annotation was removed here; the informer may lag */
     int reaction_done;      /* reaction samples taken for the first launch call */
     int launched_written;   /* status Launched written, informer may lag */
     int registered_written;
@@ -355,8 +356,16 @@ static void step_ok(struct controller *c, const char *key, enum nc_step step)
             e->node_delete_requested = 1;
         break;
     case STEP_WARM_CLEARED:
-        if (e)
+        /* The cold launch goes at once: the failure was the warm instance's, not a reason
+         * to back off, and nothing was launched cold before (no need to look first: a find
+         * by tag could even answer the released warm instance). */
+        if (e) {
             e->state_failed = 0;
+            e->warm_cleared = 1;
+            e->failures = 0;
+            e->retry_at = 0;
+            e->searched = 1;
+        }
         break;
     case STEP_PLAIN:
         break;
@@ -1274,6 +1283,13 @@ static void handle(void *ud, struct core_wq *wq, const char *key)
             controller_log(c, CORE_LOG_INFO, COMP, key, "deleting after capacity error",
                            (const char *)NULL);
             delete_claim(c, key, nc, STEP_DELETE);
+            return;
+        }
+        if (e->warm_cleared &&
+            k8s_labels_get(&nc->meta.annotations, CONTROLLER_ANNOTATION_WARM)) {
+            /* Cleared here, not yet seen: a launch now would take the warm path again. The
+             * informer's update brings the key back. */
+            core_wq_done(wq, key, CORE_WQ_OK);
             return;
         }
         if (e->state_failed &&

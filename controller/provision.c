@@ -592,15 +592,13 @@ static void batch_cleanup(struct batch *b)
     memset(b, 0, sizeof(*b));
 }
 
-/* Issue #10 hook: free warm instances of WarmPools become candidates here (paired with a
- * NodeClaim by the scheduler, annotated CONTROLLER_ANNOTATION_WARM). Until the warm pool
- * reconciler exists there are none. */
+/* Free warm instances of WarmPools become candidates here (paired with a NodeClaim by the
+ * scheduler, annotated CONTROLLER_ANNOTATION_WARM). The array and its strings are one
+ * allocation owned by the batch (batch_cleanup's core_free(b->warm) releases it), so a
+ * snapshot swap in the warm pool reconciler never pulls strings from under a batch. */
 static int provision_warm_instances(struct controller *c, struct launcher_warm **out, size_t *n)
 {
-    (void)c;
-    *out = NULL;
-    *n = 0;
-    return 0;
+    return controller_warmpool_free(c, out, n);
 }
 
 static int res_sub(struct k8s_res_list *l, const struct k8s_res_list *sub)

@@ -1,8 +1,10 @@
 /*
  * sim/report.c — the report of `stoker sim`: the summary as an aligned text table, and a
- * self-contained HTML page with the same table, the boot model's parameters and three inline
- * SVG charts (pods pending over time, cumulative launches by path, the distribution of pod
- * wait) drawn here as polylines and rects.
+ * self-contained HTML page with the same table, the boot model's parameters and inline SVG
+ * charts (pods pending over time, cumulative launches by path, warm-pool instances by phase
+ * when there were any, the distribution of pod wait) drawn here as polylines and rects. Both
+ * name the boot model in one line (default or custom, a hash of its table, the medians of
+ * both paths), so every figure says which model produced it.
  *
  * Invariants: the page loads nothing (no script, no src or href, no external font, stylesheet
  * or image; the only URIs are the XHTML and SVG namespace names, which are never fetched) and
@@ -21,7 +23,7 @@
 #include <string.h>
 
 #define LINE_MAX_ 1024
-#define ROWS_MAX 24
+#define ROWS_MAX 40
 #define CHART_W 640
 #define CHART_H 240
 #define M_LEFT 56
@@ -149,7 +151,7 @@ static int finish(struct out *o, size_t len0)
 
 struct row {
     const char *label;
-    char value[128];
+    char value[320];
 };
 
 static void secs(char *out, size_t outsz, double s)
@@ -195,6 +197,8 @@ static void three(char *out, size_t outsz, double a, double b, double c,
         snprintf(out, outsz, "%s / %s / %s%s", x, y, z, why);
 }
 
+static void boot_id(char *out, size_t outsz, const struct sim_boot_model *m);
+
 /* The rows into r[0..*nrows); 0 or the tracker's error (CORE_E_NOMEM). */
 static int build_rows(const struct sim_tracker *t, const struct sim_report_info *info,
                       struct row *r, size_t *nrows)
@@ -203,16 +207,18 @@ static int build_rows(const struct sim_tracker *t, const struct sim_report_info 
     struct sim_summary s;
     size_t n = 0;
     char a[32], b[32];
-    unsigned long launches;
     int rc;
 
     if ((rc = sim_tracker_stats(t, &st)) != 0)
         return rc;
     s = st.s;
-    launches = s.launches_cold + s.launches_warm;
 #define ROW(lbl, ...) (r[n].label = (lbl), snprintf(r[n].value, sizeof r[n].value, __VA_ARGS__), n++)
     ROW("scenario", "%s", info && info->scenario ? info->scenario : "-");
     ROW("seed", "%llu", (unsigned long long)(info ? info->seed : 0));
+    if (info && info->warm_pool)
+        ROW("warm pool", "%s", info->warm_pool);
+    if (info && info->advice)
+        ROW("advice used", "%.300s", info->advice);
     ROW("pods created", "%lu", s.pods_created);
     ROW("pods bound", "%lu", s.pods_bound);
     ROW("pods pending at end", "%lu", s.pods_pending_end);
@@ -220,26 +226,91 @@ static int build_rows(const struct sim_tracker *t, const struct sim_report_info 
     r[n++].label = "pod wait p50 / p90 / p99";
     three(r[n].value, sizeof r[n].value, s.ready_p50_s, s.ready_p90_s, s.ready_p99_s, &st);
     r[n++].label = "pod -> node Ready p50 / p90 / p99";
+    if (s.burst_bound) {
+        ROW("burst pods (bound / created)", "%lu / %lu", s.burst_bound, s.burst_pods);
+        ROW("burst pod wait p50 / p90 / p99", "%.1f s / %.1f s / %.1f s", s.burst_wait_p50_s,
+            s.burst_wait_p90_s, s.burst_wait_p99_s);
+        ROW("burst pod -> node Ready p50 / p90 / p99", "%.1f s / %.1f s / %.1f s",
+            s.burst_ready_p50_s, s.burst_ready_p90_s, s.burst_ready_p99_s);
+    }
     ROW("launches cold / warm", "%lu / %lu", s.launches_cold, s.launches_warm);
     secs_of(a, sizeof a, s.node_ready_cold_p50_s, st.ncold_ready);
     secs_of(b, sizeof b, s.node_ready_warm_p50_s, st.nwarm_ready);
     ROW("node Ready after launch p50 cold / warm", "%s / %s", a, b);
     ROW("instances at most", "%lu", s.instances_max);
     ROW("EC2 calls", "%lu", info ? info->ec2_calls : 0);
-    if (launches)
-        ROW("EC2 calls per node launched", "%.2f",
-            (double)(info ? info->ec2_calls : 0) / (double)launches);
+    /* Per node that became Ready (either path): what serving a node cost in calls. */
+    if (s.nodes_ready_total)
+        ROW("EC2 calls per Ready node", "%.2f (%lu nodes)",
+            (double)(info ? info->ec2_calls : 0) / (double)s.nodes_ready_total,
+            s.nodes_ready_total);
     else
-        ROW("EC2 calls per node launched", "-");
+        ROW("EC2 calls per Ready node", "-");
+    ROW("warm registered unclaimed", "%lu", s.warm_registered_unclaimed);
+    ROW("double starts", "%lu", s.double_starts);
+    ROW("warm pool peak (stopped, unclaimed)", "%lu ($%.4f/h EBS)", s.warm_peak,
+        s.warm_pool_peak_usd_per_hour);
     secs(a, sizeof a, info ? info->reaction_p50_s : 0);
     secs(b, sizeof b, info ? info->reaction_p99_s : 0);
     ROW("reaction p50 / p99", "%s / %s", a, b);
+    if (info && info->batches)
+        ROW("controller deciding (CPU)", "%.1f ms in %lu batches, largest %.1f ms (%.3f%% of "
+            "p50 wait)", info->decide_total_s * 1e3, info->batches, info->decide_max_s * 1e3,
+            st.nwaits && s.wait_p50_s > 0 ? 100.0 * info->decide_max_s / s.wait_p50_s : 0.0);
     ROW("cost (on-demand, running time)", "$%.2f", s.cost_usd);
     ROW("warm pool cost per hour (EBS)", "$%.4f", s.warm_pool_cost_usd_per_hour);
     ROW("wall time", "%.2f s", info ? info->wall_seconds : 0);
+    boot_id(r[n].value, sizeof r[n].value, sim_tracker_boot_model(t));
+    r[n++].label = "boot model";
 #undef ROW
     *nrows = n;
     return 0;
+}
+
+/* FNV-1a over the model's numbers as text (the same bytes for the same table on any host that
+ * formats doubles the same way: C locale). */
+static uint32_t boot_hash(const struct sim_boot_model *m)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < SIM_BOOT_COUNT; i++) {
+        char t[160];
+        int n = snprintf(t, sizeof t, "%s=%.6g/%.6g/%.6g/%.6g;",
+                         m->step[i].name ? m->step[i].name : "?", m->step[i].median_s,
+                         m->step[i].sigma, m->step[i].min_s, m->step[i].max_s);
+        size_t len = n < 0 ? 0 : (size_t)n < sizeof t ? (size_t)n : sizeof t - 1;
+        for (size_t k = 0; k < len; k++) {
+            h ^= (unsigned char)t[k];
+            h *= 16777619u;
+        }
+    }
+    return h;
+}
+
+/* One line naming the boot model: "default" or "custom", a hash of its table, and the two
+ * paths' medians it implies. */
+static void boot_id(char *out, size_t outsz, const struct sim_boot_model *m)
+{
+    struct sim_boot_model def;
+    const struct sim_boot_param *p;
+
+    if (!m) {
+        core_strlcpy(out, "-", outsz);
+        return;
+    }
+    sim_boot_model_default(&def);
+    p = m->step;
+    snprintf(out, outsz,
+             "%s #%08x: cold %.1f s (launch %.0f + join %.0f + ready %.0f), warm %.1f s "
+             "(start %.0f + join %.0f + ready %.0f), warm-up %.0f s",
+             boot_hash(m) == boot_hash(&def) ? "default" : "custom", (unsigned)boot_hash(m),
+             p[SIM_BOOT_LAUNCH].median_s + p[SIM_BOOT_JOIN_COLD].median_s +
+                 p[SIM_BOOT_READY].median_s,
+             p[SIM_BOOT_LAUNCH].median_s, p[SIM_BOOT_JOIN_COLD].median_s,
+             p[SIM_BOOT_READY].median_s,
+             p[SIM_BOOT_START].median_s + p[SIM_BOOT_JOIN_WARM].median_s +
+                 p[SIM_BOOT_READY].median_s,
+             p[SIM_BOOT_START].median_s, p[SIM_BOOT_JOIN_WARM].median_s,
+             p[SIM_BOOT_READY].median_s, p[SIM_BOOT_WARMUP].median_s);
 }
 
 static void boot_value(char *out, size_t outsz, const struct sim_boot_param *p)
@@ -365,11 +436,18 @@ static void chart_close(struct out *o)
     put(o, "</svg></figure>\n");
 }
 
-/* A polyline of one field of the samples; field: 0 pending, 1 cold, 2 warm. */
+/* A polyline of one field of the samples; field: 0 pending, 1 cold, 2 warm launches; 3
+ * warm-pool instances warming, 4 warm (stopped, unclaimed), 5 claimed. */
 static double sample_value(const struct sim_sample *s, int field)
 {
-    return field == 0 ? s->pods_pending
-                      : field == 1 ? (double)s->launches_cold : (double)s->launches_warm;
+    switch (field) {
+    case 0: return s->pods_pending;
+    case 1: return (double)s->launches_cold;
+    case 2: return (double)s->launches_warm;
+    case 3: return s->warm_warming;
+    case 4: return s->warm_stopped;
+    default: return s->warm_claimed;
+    }
 }
 
 static void polyline(struct out *o, const struct frame *f, const struct sim_sample *s, size_t n,
@@ -417,6 +495,38 @@ static void chart_launches(struct out *o, const struct sim_sample *s, size_t n)
     chart_close(o);
 }
 
+/* Whether any sample saw a warm-pool instance: the warm-pool chart is drawn only then. */
+static int any_warm_pool(const struct sim_sample *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i].warm_warming || s[i].warm_stopped || s[i].warm_claimed)
+            return 1;
+    return 0;
+}
+
+static void chart_warm_pool(struct out *o, const struct sim_sample *s, size_t n)
+{
+    struct frame f = {1, 1};
+    double ymax = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 3; k <= 5; k++)
+            if (sample_value(&s[i], k) > ymax)
+                ymax = sample_value(&s[i], k);
+    f.xmax = nice_max(n ? (double)s[n - 1].t / 60e9 : 1);
+    f.ymax = nice_max(ymax);
+    chart_open(o, "Warm pool instances by phase", &f, "minutes", "instances");
+    polyline(o, &f, s, n, 3, "warming");
+    polyline(o, &f, s, n, 4, "warm");
+    polyline(o, &f, s, n, 5, "claimed");
+    pf(o, "<text class=\"legend warming\" x=\"%d\" y=\"%d\">warming</text>\n", M_LEFT + 8,
+       M_TOP + 12);
+    pf(o, "<text class=\"legend warm\" x=\"%d\" y=\"%d\">warm (stopped)</text>\n", M_LEFT + 8,
+       M_TOP + 28);
+    pf(o, "<text class=\"legend claimed\" x=\"%d\" y=\"%d\">claimed</text>\n", M_LEFT + 8,
+       M_TOP + 44);
+    chart_close(o);
+}
+
 static void chart_waits(struct out *o, const double *w, size_t n)
 {
     unsigned long bins[HIST_BINS] = {0};
@@ -460,8 +570,10 @@ static const char style[] =
     ".axis{stroke:#444;stroke-width:1}.grid{stroke:#ddd;stroke-width:1}"
     ".tick,.label,.legend{font-size:11px;fill:#444}"
     "polyline{fill:none;stroke-width:2}.pending{stroke:#c0392b}"
-    ".cold{stroke:#2c6fbb}.warm{stroke:#e08a00}"
+    ".cold{stroke:#2c6fbb}.warm{stroke:#e08a00}.warming{stroke:#8e44ad}"
+    ".claimed{stroke:#27ae60}"
     "text.cold{fill:#2c6fbb;stroke:none}text.warm{fill:#e08a00;stroke:none}"
+    "text.warming{fill:#8e44ad;stroke:none}text.claimed{fill:#27ae60;stroke:none}"
     ".bar{fill:#2c6fbb}";
 
 int sim_report_html(const struct sim_tracker *t, const struct sim_report_info *info,
@@ -506,6 +618,8 @@ int sim_report_html(const struct sim_tracker *t, const struct sim_report_info *i
     put(&o, "</table>\n<h2>Charts</h2>\n");
     chart_pending(&o, s, ns);
     chart_launches(&o, s, ns);
+    if (any_warm_pool(s, ns))
+        chart_warm_pool(&o, s, ns);
     chart_waits(&o, waits, nw);
     put(&o, "<h2>Boot model</h2>\n<table>\n<tr><th>step</th><th>median</th><th>sigma</th>"
             "<th>clamp</th><th>source</th></tr>\n");

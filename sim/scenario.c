@@ -10,8 +10,19 @@
  * (stoker.dev/discovery=<cluster>, cluster "sim"); the faults are sim_faults_parse items, so a
  * scenario cannot carry a fault the emulator would refuse. sim_cluster_add_workload copies the
  * pod template, so the JSON parsed here lives only for the call.
+ *
+ * Warm pools: a scenario may carry a policy WarmPool (YAML with ${START[+DURATION]}
+ * placeholders, replaced at setup by the world's wall clock so absolute schedule starts fall at
+ * a fixed virtual time into the run; any other ${...} is refused) and a burst description.
+ * Setup makes at most one WarmPool, chosen by the mode: none, the policy pool, or one sized by
+ * prewarm_advise with the world's own boot model (so the advice and the simulated instances
+ * agree), always before the controller starts.
  */
 #include "sim/sim.h"
+
+#include "k8s/k8s.h"
+#include "launcher/launcher.h"
+#include "prewarm/prewarm.h"
 
 #include <string.h>
 
@@ -78,9 +89,39 @@ static const struct sim_scenario_workload steady_workloads[] = {
 /* flash-sale                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-/* A WarmPool for the default NodePool goes here once warm pools exist (#10): the point of the
- * scenario is to compare the burst's pod wait with the pool off, sized by policy, and advised. */
+/* The point of the scenario is to compare the burst's pod wait with the warm pool off, sized
+ * by policy (this WarmPool: a floor of 5 all day, raised to 30 for a "sale" window that opens
+ * 5 minutes into the run, ahead of the burst at 10 minutes), and sized by prewarm_advise for
+ * the burst below. */
 static const char flash_objects[] = NODECLASS_DEFAULT "---\n" NODEPOOL_DEFAULT;
+
+static const char flash_warm_pool[] =
+    "apiVersion: stoker.dev/v1alpha1\n"
+    "kind: WarmPool\n"
+    "metadata:\n"
+    "  name: checkout\n"
+    "spec:\n"
+    "  nodePoolRef:\n"
+    "    name: default\n"
+    "  podShape:\n"
+    "    cpu: \"1\"\n"
+    "    memory: 2Gi\n"
+    "  size:\n"
+    "    min: 5\n"
+    "    max: 10\n"
+    "  prewarm:\n"
+    "    images: [public.ecr.aws/nginx/nginx:1.27]\n"
+    "    hydrateRootVolume: true\n"
+    "  schedules:\n"
+    "  - name: sale\n"
+    "    start: \"${START+5m}\"\n"
+    "    duration: 40m\n"
+    "    size:\n"
+    "      min: 30\n"
+    "      max: 40\n";
+
+/* The checkout workload's burst, as advise is told about it. */
+static const struct sim_scenario_burst flash_burst = {1500, "1", "2Gi", SEC(20), MIN(10)};
 
 static const struct sim_workload_step flash_base_steps[] = {{0, 30}};
 static const struct sim_workload_step flash_burst_steps[] = {
@@ -310,6 +351,8 @@ static const struct sim_scenario scenarios[] = {
         .objects_yaml = flash_objects,
         .workloads = flash_workloads,
         .nworkloads = COUNT(flash_workloads),
+        .warm_pool_yaml = flash_warm_pool,
+        .burst = &flash_burst,
     },
     {
         .name = "pvc-zones",
@@ -394,16 +437,246 @@ int sim_scenario_world_opts(const struct sim_scenario *sc, uint64_t seed,
     return 0;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Warm pools                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+static const char *const warm_mode_names[] = {"default", "none", "policy", "advise"};
+
+const char *sim_warm_mode_name(enum sim_warm_mode m)
+{
+    return (size_t)m < COUNT(warm_mode_names) ? warm_mode_names[m] : "?";
+}
+
+int sim_warm_mode_parse(const char *s, enum sim_warm_mode *out)
+{
+    for (size_t i = 0; s && i < COUNT(warm_mode_names); i++)
+        if (strcmp(s, warm_mode_names[i]) == 0) {
+            *out = (enum sim_warm_mode)i;
+            return 0;
+        }
+    return CORE_E_INVAL;
+}
+
+/* yaml with every ${START} / ${START+DURATION} replaced by RFC 3339 of wall (+ DURATION),
+ * appended to out. Any other ${...} is an error, so a typo cannot reach the API as text. */
+static int expand_start(const char *yaml, core_ns wall, const char *what, struct core_buf *out,
+                        struct core_err *err)
+{
+    const char *p = yaml;
+    int rc = 0;
+
+    while (!rc && *p) {
+        const char *d = strstr(p, "${");
+        if (!d) {
+            rc = core_buf_append_str(out, p);
+            break;
+        }
+        if ((rc = core_buf_append(out, p, (size_t)(d - p))) != 0)
+            break;
+        const char *close = strchr(d, '}');
+        char inner[64];
+        size_t n = close ? (size_t)(close - d - 2) : 0;
+        if (!close || n >= sizeof inner)
+            return core_err_set(err, CORE_E_INVAL, "%s: unterminated placeholder", what);
+        memcpy(inner, d + 2, n);
+        inner[n] = '\0';
+        core_ns off = 0;
+        if (strncmp(inner, "START", 5) != 0 || (inner[5] != '\0' && inner[5] != '+') ||
+            (inner[5] == '+' && k8s_duration_parse(inner + 6, 0, &off) != 0) || off < 0)
+            return core_err_set(err, CORE_E_INVAL,
+                                "%s: placeholder ${%s}: expected ${START} or ${START+DURATION}",
+                                what, inner);
+        char stamp[40];
+        core_time_rfc3339(wall + off, stamp, sizeof stamp);
+        rc = core_buf_append_str(out, stamp);
+        p = close + 1;
+    }
+    return rc ? core_err_set(err, rc, "%s: out of memory expanding placeholders", what) : 0;
+}
+
+/* The candidates of advise mode (see sim.h): owned array of borrowed catalog entries. */
+static int advise_candidates(const struct launcher_catalog *cat,
+                             const struct launcher_itype ***out, size_t *n)
+{
+    size_t total = launcher_catalog_count(cat), k = 0;
+    const struct launcher_itype **v = core_calloc(total ? total : 1, sizeof *v);
+
+    if (!v)
+        return CORE_E_NOMEM;
+    for (size_t i = 0; i < total; i++) {
+        const struct launcher_itype *t = launcher_catalog_at(cat, i);
+        if (!t || strcmp(t->arch, "amd64") != 0 || t->generation < 6 || t->bare_metal ||
+            t->gpu_count > 0 || t->accelerator_count > 0 || t->od_price_usd_hr <= 0 ||
+            !t->category || strlen(t->category) != 1 || !strchr("cmr", t->category[0]))
+            continue;
+        v[k++] = t;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* The NodePool a scenario's pool is for: the policy pool's nodePoolRef, else "default". */
+static void pool_nodepool(const struct sim_scenario *sc, char *out, size_t outsz)
+{
+    const char *p = sc->warm_pool_yaml ? strstr(sc->warm_pool_yaml, "nodePoolRef:") : NULL;
+    const char *name = p ? strstr(p, "name:") : NULL;
+    size_t n = 0;
+
+    core_strlcpy(out, "default", outsz);
+    if (!name)
+        return;
+    name += 5;
+    while (*name == ' ')
+        name++;
+    while (name[n] && name[n] != '\n' && name[n] != ' ')
+        n++;
+    if (n > 0 && n < outsz) {
+        memcpy(out, name, n);
+        out[n] = '\0';
+    }
+}
+
+/* Advise mode: prewarm_advise for the burst, then the WarmPool it says to hold. */
+static int setup_advised(const struct sim_scenario *sc, struct sim_world *w,
+                         struct sim_scenario_advice *adv, struct core_err *err)
+{
+    const struct sim_scenario_burst *b = sc->burst;
+    const struct sim_boot_model *m = sim_aws_boot_model(w->aws);
+    struct launcher_catalog *cat = NULL;
+    const struct launcher_itype **types = NULL;
+    struct prewarm_advice *advice = NULL;
+    struct prewarm_advise_input in;
+    struct sim_scenario_advice a;
+    struct core_buf y;
+    char nodepool[254];
+    size_t ntypes = 0;
+    int rc;
+
+    memset(&in, 0, sizeof in);
+    memset(&a, 0, sizeof a);
+    core_buf_init(&y, 16384);
+    if ((rc = launcher_catalog_load(&cat, err)) != 0)
+        goto done;
+    if ((rc = advise_candidates(cat, &types, &ntypes)) != 0) {
+        core_err_set(err, rc, "scenario %s: out of memory for advise", sc->name);
+        goto done;
+    }
+    in.pods = b->pods;
+    if (k8s_quantity_parse_milli(b->cpu, &in.cpu_milli) != 0 ||
+        k8s_quantity_parse(b->memory, &in.memory_bytes) != 0) {
+        rc = core_err_set(err, CORE_E_INVAL, "scenario %s: burst: bad cpu or memory", sc->name);
+        goto done;
+    }
+    in.deadline = b->deadline;
+    in.types = types;
+    in.ntypes = ntypes;
+    in.timing.cold_ready_s = m->step[SIM_BOOT_LAUNCH].median_s +
+                             m->step[SIM_BOOT_JOIN_COLD].median_s +
+                             m->step[SIM_BOOT_READY].median_s + 1.0;
+    in.timing.warm_ready_s = m->step[SIM_BOOT_START].median_s +
+                             m->step[SIM_BOOT_JOIN_WARM].median_s +
+                             m->step[SIM_BOOT_READY].median_s + 2.0;
+    in.timing.launch_burst = 1000;
+    in.timing.launch_rate_per_s = 2;
+    if ((rc = prewarm_advise(&in, &advice, err)) != 0) {
+        core_err_prefix(err, "scenario %s: advise", sc->name);
+        goto done;
+    }
+    if (advice->nrows == 0 || advice->best >= advice->nrows) {
+        rc = core_err_set(err, CORE_E_NOTFOUND, "scenario %s: advise gave no row", sc->name);
+        goto done;
+    }
+    const struct prewarm_advice_row *best = &advice->rows[advice->best];
+    core_strlcpy(a.instance_type, best->type->name, sizeof a.instance_type);
+    a.pods_per_node = best->pods_per_node;
+    a.nodes = best->nodes;
+    a.warm = best->warm;
+    a.cold = best->cold;
+    a.idle_usd_per_hour = best->idle_usd_per_hour;
+    a.cold_ready_s = in.timing.cold_ready_s;
+    a.warm_ready_s = in.timing.warm_ready_s;
+    a.meets_deadline = advice->meets_deadline;
+    a.ncandidates = ntypes;
+    core_strlcpy(a.summary, advice->summary, sizeof a.summary);
+    pool_nodepool(sc, nodepool, sizeof nodepool);
+    rc = core_buf_appendf(&y,
+                          "apiVersion: stoker.dev/v1alpha1\n"
+                          "kind: WarmPool\n"
+                          "metadata:\n"
+                          "  name: %s-advised\n"
+                          "spec:\n"
+                          "  nodePoolRef:\n"
+                          "    name: %s\n"
+                          "  instanceTypes: [%s]\n"
+                          "  size:\n"
+                          "    min: %lld\n"
+                          "    max: %lld\n"
+                          "  prewarm:\n"
+                          "    images: [public.ecr.aws/nginx/nginx:1.27]\n"
+                          "    hydrateRootVolume: true\n",
+                          sc->name, nodepool, a.instance_type, (long long)a.warm,
+                          (long long)a.warm);
+    if (rc) {
+        core_err_set(err, rc, "scenario %s: out of memory for the advised pool", sc->name);
+        goto done;
+    }
+    if ((rc = sim_world_apply(w, core_buf_cstr(&y), y.len, "advised WarmPool", err)) != 0)
+        goto done;
+    *adv = a;
+done:
+    prewarm_advice_free(advice);
+    core_free(types);
+    launcher_catalog_free(cat);
+    core_buf_cleanup(&y);
+    return rc;
+}
+
 int sim_scenario_setup(const struct sim_scenario *sc, struct sim_world *w, struct core_err *err)
 {
+    return sim_scenario_setup_warm(sc, w, SIM_WARM_DEFAULT, NULL, err);
+}
+
+int sim_scenario_setup_warm(const struct sim_scenario *sc, struct sim_world *w,
+                            enum sim_warm_mode mode, struct sim_scenario_warm *out,
+                            struct core_err *err)
+{
+    struct sim_scenario_warm res;
     int rc = 0;
 
     if (!sc || !w)
         return core_err_set(err, CORE_E_INVAL, "sim_scenario_setup: no scenario or world");
+    if (mode == SIM_WARM_DEFAULT)
+        mode = sc->warm_pool_yaml ? SIM_WARM_POLICY : SIM_WARM_NONE;
+    if (mode == SIM_WARM_POLICY && !sc->warm_pool_yaml)
+        return core_err_set(err, CORE_E_INVAL,
+                            "warm pool mode policy: scenario %s defines no WarmPool", sc->name);
+    if (mode == SIM_WARM_ADVISE && !sc->burst)
+        return core_err_set(err, CORE_E_INVAL,
+                            "warm pool mode advise: scenario %s describes no burst", sc->name);
+    if (mode != SIM_WARM_NONE && mode != SIM_WARM_POLICY && mode != SIM_WARM_ADVISE)
+        return core_err_set(err, CORE_E_INVAL, "warm pool mode %d is not known", (int)mode);
+    memset(&res, 0, sizeof res);
+    res.mode = mode;
     if (sc->objects_yaml && sc->objects_yaml[0]) {
         rc = sim_world_apply(w, sc->objects_yaml, strlen(sc->objects_yaml), sc->name, err);
         if (rc)
             return rc;
+    }
+    if (mode == SIM_WARM_POLICY) {
+        struct core_buf y;
+        core_buf_init(&y, 65536);
+        rc = expand_start(sc->warm_pool_yaml, core_clock_wall(w->clock), sc->name, &y, err);
+        if (!rc)
+            rc = sim_world_apply(w, core_buf_cstr(&y), y.len, "policy WarmPool", err);
+        core_buf_cleanup(&y);
+        if (rc)
+            return rc;
+    } else if (mode == SIM_WARM_ADVISE) {
+        if ((rc = setup_advised(sc, w, &res.advice, err)) != 0)
+            return rc;
+        res.has_advice = 1;
     }
     for (size_t i = 0; i < sc->nworkloads && !rc; i++) {
         const struct sim_scenario_workload *sw = &sc->workloads[i];
@@ -429,5 +702,7 @@ int sim_scenario_setup(const struct sim_scenario *sc, struct sim_world *w, struc
         if (rc)
             core_err_prefix(err, "scenario %s: workload %s", sc->name, sw->name);
     }
+    if (!rc && out)
+        *out = res;
     return rc;
 }

@@ -523,6 +523,13 @@ struct sim_scenario_workload {
     const struct sim_workload_step *steps;
     size_t nsteps;
 };
+/* The burst a scenario expects: what `--warm-pool advise` sizes a pool for. */
+struct sim_scenario_burst {
+    int64_t pods;
+    const char *cpu, *memory;        /* per pod, Kubernetes quantities */
+    core_ns deadline;                /* pods running within this of the burst */
+    core_ns at;                      /* since setup */
+};
 struct sim_scenario {
     const char *name;
     const char *description;
@@ -535,6 +542,12 @@ struct sim_scenario {
     struct sim_kube_faults kube_faults;
     core_ns restart_controller_at;   /* the runner kills and restarts the controller then; 0 =
                                         never */
+    /* The WarmPool of `--warm-pool policy` (NULL: none). Its text may hold placeholders
+     * ${START} and ${START+DURATION} (a Go duration, e.g. ${START+5m}): setup replaces them
+     * with the world's wall clock at setup (plus the duration) as RFC 3339 UTC, so absolute
+     * schedule starts land at a fixed virtual time into the run. */
+    const char *warm_pool_yaml;
+    const struct sim_scenario_burst *burst; /* for `--warm-pool advise`; NULL: none */
 };
 size_t sim_scenario_count(void);
 const struct sim_scenario *sim_scenario_at(size_t i);
@@ -542,9 +555,50 @@ const struct sim_scenario *sim_scenario_find(const char *name);
 /* World options for a scenario and seed (faults parsed into opts->faults). */
 int sim_scenario_world_opts(const struct sim_scenario *sc, uint64_t seed,
                             struct sim_world_opts *out, struct core_err *err) CORE_NODISCARD;
-/* Creates the scenario's objects and adds its workloads to the world's cluster. */
+/* Creates the scenario's objects (with its policy WarmPool, if it has one) and adds its
+ * workloads to the world's cluster: sim_scenario_setup_warm with SIM_WARM_DEFAULT. */
 int sim_scenario_setup(const struct sim_scenario *sc, struct sim_world *w,
                        struct core_err *err) CORE_NODISCARD;
+
+/* How a scenario's warm pool is made (`stoker sim --warm-pool`). */
+enum sim_warm_mode {
+    SIM_WARM_DEFAULT = 0, /* policy when the scenario has a policy pool, else none */
+    SIM_WARM_NONE,        /* no WarmPool */
+    SIM_WARM_POLICY,      /* the scenario's own WarmPool (warm_pool_yaml) */
+    SIM_WARM_ADVISE       /* a WarmPool sized by prewarm_advise for the scenario's burst */
+};
+/* "none", "policy", "advise" (and "default"); parse: 0 or CORE_E_INVAL for anything else. */
+const char *sim_warm_mode_name(enum sim_warm_mode m);
+int sim_warm_mode_parse(const char *s, enum sim_warm_mode *out) CORE_NODISCARD;
+
+/* What advise mode asked and used. The candidate types are the catalog's amd64 c, m and r
+ * types of generation 6 or later without GPUs or accelerators, not bare metal, with an
+ * on-demand price; the timing is the world's boot model (medians): cold = launch + join_cold
+ * + ready + 1 s (the controller's idle batch window), warm = start + join_warm + ready + 2 s;
+ * EC2 launches 1,000 at once and 2 per second after. */
+struct sim_scenario_advice {
+    char instance_type[64];          /* the best row's type */
+    int64_t pods_per_node, nodes, warm, cold;
+    double idle_usd_per_hour;        /* the warm instances, stopped */
+    double cold_ready_s, warm_ready_s;
+    int meets_deadline;
+    size_t ncandidates;              /* types offered to prewarm_advise */
+    char summary[256];               /* prewarm_advise's */
+};
+/* What setup did about the warm pool. */
+struct sim_scenario_warm {
+    enum sim_warm_mode mode;         /* resolved: NONE, POLICY or ADVISE */
+    int has_advice;                  /* ADVISE: advice is filled */
+    struct sim_scenario_advice advice;
+};
+/* sim_scenario_setup with a warm-pool mode. POLICY on a scenario without warm_pool_yaml and
+ * ADVISE on one without a burst are CORE_E_INVAL naming the mode and the scenario. ADVISE calls
+ * prewarm_advise and creates a WarmPool "<pool>" for the NodePool of the policy pool (or
+ * "default"), instanceTypes [best row's type], size min = max = its warm count, no schedule.
+ * out (may be NULL) is written on success. */
+int sim_scenario_setup_warm(const struct sim_scenario *sc, struct sim_world *w,
+                            enum sim_warm_mode mode, struct sim_scenario_warm *out,
+                            struct core_err *err) CORE_NODISCARD;
 
 /* Watches a world and keeps what the report needs: per pod, when it was created (pending)
  * and when it was bound; per instance, when it was launched or started and when its Node
@@ -555,8 +609,12 @@ struct sim_sample {
     unsigned pods_pending, pods_bound;
     unsigned nodes_launching;        /* instances pending/running whose Node is not Ready */
     unsigned nodes_ready;
-    unsigned instances_stopped;      /* warm pool */
+    unsigned instances_stopped;      /* every stopped instance (the warm pool's, mostly) */
     unsigned long launches_cold, launches_warm;
+    /* Warm-pool instances (tag stoker.dev/warm-pool) by phase, as the tags stood at their last
+     * state change: warming = live and unclaimed (running the warm-up); warm = stopped and
+     * unclaimed; claimed = not terminated, tagged karpenter.sh/nodeclaim. */
+    unsigned warm_warming, warm_stopped, warm_claimed;
 };
 struct sim_tracker;
 int sim_tracker_new(struct sim_world *w, core_ns interval, struct sim_tracker **out,
@@ -564,6 +622,10 @@ int sim_tracker_new(struct sim_world *w, core_ns interval, struct sim_tracker **
 void sim_tracker_free(struct sim_tracker *t);
 /* The latest sample (taken now). */
 void sim_tracker_now(struct sim_tracker *t, struct sim_sample *out);
+/* Pods created `at` or later after the tracker started are the burst's: the summary gives
+ * their waits separately (a scenario's burst, sim_scenario_burst.at, with the tracker started
+ * right after setup). Not called: no burst figures. */
+void sim_tracker_set_burst(struct sim_tracker *t, core_ns at);
 
 /* What the report shows besides the tracker's data. */
 struct sim_report_info {
@@ -573,6 +635,13 @@ struct sim_report_info {
     unsigned long ec2_calls;
     double reaction_p50_s, reaction_p99_s; /* pending pod → first launch call (controller) */
     const char *notes;               /* free text, may be NULL */
+    const char *warm_pool;           /* the warm-pool mode ("none", "policy", "advise"); NULL:
+                                        not shown */
+    const char *advice;              /* advise mode: the advice used, one line; may be NULL */
+    /* The controller's own CPU time deciding (real, while pods wait in virtual time): over
+     * the run and for its largest batch; batches 0 = not shown. */
+    double decide_total_s, decide_max_s;
+    unsigned long batches;
 };
 /* Summary statistics computed from the tracker. */
 struct sim_summary {
@@ -584,6 +653,21 @@ struct sim_summary {
     double cost_usd;                 /* instance-hours × on-demand price, running time only */
     double warm_pool_cost_usd_per_hour; /* EBS of stopped instances at $0.08/GB-month */
     unsigned long instances_max;
+    /* Warm-pool checks (both must stay 0):
+     *  - warm_registered_unclaimed: Nodes that registered for an instance tagged
+     *    stoker.dev/warm-pool without a non-empty karpenter.sh/nodeclaim tag;
+     *  - double_starts: boots of an instance with the same NodeClaim tag as an earlier boot of
+     *    it, plus instances that ran tagged with a NodeClaim another instance already ran for
+     *    (a warm start and a cold launch for one NodeClaim, or two of either). */
+    unsigned long warm_registered_unclaimed, double_starts;
+    unsigned long warm_peak;         /* most warm-pool instances stopped and unclaimed at once */
+    double warm_pool_peak_usd_per_hour; /* their EBS at that moment */
+    unsigned long nodes_ready_total; /* launches (both paths) whose Node became Ready */
+    /* The same percentiles over the burst's pods only (sim_tracker_set_burst): what a flash
+     * sale is about, without the baseline's first cold start. burst_bound 0: no figures. */
+    unsigned long burst_pods, burst_bound;
+    double burst_wait_p50_s, burst_wait_p90_s, burst_wait_p99_s;
+    double burst_ready_p50_s, burst_ready_p90_s, burst_ready_p99_s;
 };
 void sim_tracker_summary(const struct sim_tracker *t, struct sim_summary *out);
 /* The summary as an aligned text table (appended). */

@@ -16,6 +16,13 @@
  *    is a cold launch; a later boot whose user data joins is a warm start; a boot whose user
  *    data does not join (the warm-up script) fills the pool and is not a launch. Its Node is
  *    matched through spec.providerID (aws:///<zone>/<instance-id>).
+ *  - Warm-pool checks: the instance's tags, read from the account (sim_instance_find) at each
+ *    state change and when its Node appears. A Node for an instance tagged stoker.dev/warm-pool
+ *    without a non-empty karpenter.sh/nodeclaim tag registered unclaimed; a boot with the
+ *    NodeClaim tag of the instance's previous boot, or a second instance running for one
+ *    NodeClaim, is a double start. Warm-pool instances are counted by phase (warming, warm,
+ *    claimed) from the same reads; a CreateTags alone changes no count until the next state
+ *    change (a claim's tag is followed by its start at once).
  *
  * Invariants: the tracker must be freed before its world (it restores the observer it
  * replaced, and only if it is still the installed one); records only grow while it runs
@@ -37,6 +44,12 @@
 #define EBS_USD_GB_MONTH 0.08     /* gp3 */
 #define HOURS_PER_MONTH 730.0
 #define UD_RAW_MAX (256u * 1024u)
+/* The controller's tags (controller/controller.h; sim/ does not depend on controller/). */
+#define TAG_WARM_POOL "stoker.dev/warm-pool"
+#define TAG_NODECLAIM "karpenter.sh/nodeclaim"
+
+/* A warm-pool instance's phase, from its state and tags at its last state change. */
+enum warm_phase { PH_NONE = 0, PH_WARMING, PH_WARM, PH_CLAIMED };
 
 struct pod_rec {
     core_ns created;
@@ -66,12 +79,15 @@ struct inst_rec {
     int stopped;
     int live;                     /* pending or running */
     long launch;                  /* index of the current boot's launch record, -1 none */
+    enum warm_phase phase;
+    char claim[64];               /* the NodeClaim tag of its latest boot ("" none) */
 };
 
 struct sim_tracker {
     struct sim_world *w;
     struct launcher_catalog *cat;
     core_ns start, interval;
+    core_ns burst_at;             /* since start; -1 = no burst */
     struct core_timer *timer;
     struct sim_kube_watch *pod_watch, *node_watch;
     sim_aws_observer_fn prev_fn;
@@ -89,8 +105,12 @@ struct sim_tracker {
     struct sim_sample *samples;
     size_t nsamples, cap_samples;
 
+    struct core_map *claims;      /* NodeClaim -> id of the instance that ran for it (owned) */
+
     unsigned pending, bound, nodes_ready, launching, stopped, live_insts;
     unsigned long cold, warm, insts_max;
+    unsigned phases[4];           /* warm-pool instances by enum warm_phase */
+    unsigned long warm_peak, unclaimed_registered, double_starts;
 };
 
 /* Grows *v (elements of size sz) to hold one more; 0 or CORE_E_NOMEM. */
@@ -220,6 +240,25 @@ static void mark_launch_ready(struct sim_tracker *t, const char *instance_id, co
     }
 }
 
+/* The NodeClaim tag of an instance, NULL when absent or empty. */
+static const char *claim_tag(const struct sim_instance *si)
+{
+    const char *nc = si ? sim_tags_get(&si->tags, TAG_NODECLAIM) : NULL;
+    return nc && nc[0] ? nc : NULL;
+}
+
+/* A Node registered for an instance: a warm-pool instance must have been claimed first (its
+ * warm-up user data never joins; only the join user data written at the claim does). The
+ * tags are read as they are now, on the turn the Node appeared: a claim writes its tag while
+ * the instance is stopped, before it starts, so a registering instance's tags are settled. */
+static void check_registration(struct sim_tracker *t, const char *instance_id)
+{
+    const struct sim_instance *si = instance_id[0] ? sim_instance_find(t->w->aws, instance_id)
+                                                   : NULL;
+    if (si && sim_tags_get(&si->tags, TAG_WARM_POOL) && !claim_tag(si))
+        t->unclaimed_registered++;
+}
+
 static void node_seen(struct sim_tracker *t, const char *type, const json_t *node)
 {
     const char *name = meta_s(node, "name");
@@ -245,6 +284,8 @@ static void node_seen(struct sim_tracker *t, const char *type, const json_t *nod
             core_free(n);
             return;
         }
+        instance_of(node, n->instance_id, sizeof n->instance_id);
+        check_registration(t, n->instance_id);
     }
     instance_of(node, n->instance_id, sizeof n->instance_id);
     int ready = node_is_ready(node);
@@ -326,6 +367,52 @@ static void end_boot(struct sim_tracker *t, struct inst_rec *i, core_ns now)
     i->launch = -1;
 }
 
+static void set_phase(struct sim_tracker *t, struct inst_rec *i, enum warm_phase ph)
+{
+    if (i->phase == ph)
+        return;
+    if (i->phase != PH_NONE && t->phases[i->phase])
+        t->phases[i->phase]--;
+    i->phase = ph;
+    if (ph != PH_NONE)
+        t->phases[ph]++;
+    if (t->phases[PH_WARM] > t->warm_peak)
+        t->warm_peak = t->phases[PH_WARM];
+}
+
+/* The warm-pool phase and the double-start checks, from the instance's tags now. */
+static void warm_checks(struct sim_tracker *t, struct inst_rec *i,
+                        const struct sim_instance_view *v)
+{
+    const struct sim_instance *si = sim_instance_find(t->w->aws, v->id);
+    const char *nc = claim_tag(si);
+    enum warm_phase ph = PH_NONE;
+
+    if (si && sim_tags_get(&si->tags, TAG_WARM_POOL) && strcmp(v->state, "shutting-down") != 0 &&
+        strcmp(v->state, "terminated") != 0)
+        ph = nc ? PH_CLAIMED : strcmp(v->state, "stopped") == 0 ? PH_WARM : PH_WARMING;
+    set_phase(t, i, ph);
+    if (!nc)
+        return;
+    if (strcmp(v->state, "pending") == 0) {
+        /* A boot for the NodeClaim this instance already booted for: started twice. */
+        if (i->claim[0] && strcmp(i->claim, nc) == 0)
+            t->double_starts++;
+        core_strlcpy(i->claim, nc, sizeof i->claim);
+    } else if (strcmp(v->state, "running") == 0) {
+        /* One instance per NodeClaim: another that ran for it (warm and cold, or two of
+         * either) is a double start. */
+        const char *first = core_map_get(t->claims, nc, NULL);
+        if (first && strcmp(first, v->id) != 0) {
+            t->double_starts++;
+        } else if (!first) {
+            char *id = core_strdup(v->id);
+            if (id && core_map_set(t->claims, nc, id, NULL) != 0)
+                core_free(id);
+        }
+    }
+}
+
 static void instance_seen(struct sim_tracker *t, const struct sim_instance_view *v)
 {
     core_ns now = core_loop_now(t->w->loop);
@@ -336,6 +423,7 @@ static void instance_seen(struct sim_tracker *t, const struct sim_instance_view 
     i = inst_get(t, v);
     if (!i)
         return;
+    warm_checks(t, i, v);
     if (strcmp(v->state, "pending") == 0) {
         if (i->stopped) {
             i->stopped = 0;
@@ -402,6 +490,9 @@ void sim_tracker_now(struct sim_tracker *t, struct sim_sample *out)
     out->instances_stopped = t->stopped;
     out->launches_cold = t->cold;
     out->launches_warm = t->warm;
+    out->warm_warming = t->phases[PH_WARMING];
+    out->warm_stopped = t->phases[PH_WARM];
+    out->warm_claimed = t->phases[PH_CLAIMED];
 }
 
 static void on_sample(void *ud)
@@ -446,6 +537,11 @@ void sim_tracker_free(struct sim_tracker *t)
         core_free(t->inst_v[i]);
     core_free(t->inst_v);
     core_map_free(t->insts);
+    it = 0;
+    if (t->claims)
+        while (core_map_next(t->claims, &it, &key, &val))
+            core_free(val);
+    core_map_free(t->claims);
     core_free(t->launches);
     core_free(t->samples);
     launcher_catalog_free(t->cat);
@@ -484,10 +580,12 @@ int sim_tracker_new(struct sim_world *w, core_ns interval, struct sim_tracker **
     t->w = w;
     t->interval = interval;
     t->start = core_loop_now(w->loop);
+    t->burst_at = -1;
     t->pods = core_map_new();
     t->nodes = core_map_new();
     t->insts = core_map_new();
-    if (!t->pods || !t->nodes || !t->insts) {
+    t->claims = core_map_new();
+    if (!t->pods || !t->nodes || !t->insts || !t->claims) {
         rc = core_err_set(err, CORE_E_NOMEM, "out of memory for the tracker");
         goto fail;
     }
@@ -547,8 +645,16 @@ const struct sim_boot_model *sim_tracker_boot_model(const struct sim_tracker *t)
     return sim_aws_boot_model(t->w->aws);
 }
 
-/* which: 0 = wait (bound - created), 1 = node Ready (clamped at 0). */
-static int pod_values(const struct sim_tracker *t, int which, double **out, size_t *n)
+void sim_tracker_set_burst(struct sim_tracker *t, core_ns at)
+{
+    if (t)
+        t->burst_at = at < 0 ? -1 : at;
+}
+
+/* which: 0 = wait (bound - created), 1 = node Ready (clamped at 0); burst: only pods created
+ * at or after the burst. */
+static int pod_values_of(const struct sim_tracker *t, int which, int burst, double **out,
+                         size_t *n)
 {
     double *v = NULL;
     size_t k = 0;
@@ -559,7 +665,7 @@ static int pod_values(const struct sim_tracker *t, int which, double **out, size
     }
     for (size_t i = 0; i < t->npods; i++) {
         const struct pod_rec *p = t->pod_v[i];
-        if (p->bound < 0)
+        if (p->bound < 0 || (burst && p->created - t->start < t->burst_at))
             continue;
         core_ns d = which == 0 ? p->bound - p->created : p->node_ready - p->created;
         v[k++] = d > 0 ? (double)d / CORE_NS_PER_S : 0.0;
@@ -573,6 +679,11 @@ static int pod_values(const struct sim_tracker *t, int which, double **out, size
     *out = v;
     *n = k;
     return 0;
+}
+
+static int pod_values(const struct sim_tracker *t, int which, double **out, size_t *n)
+{
+    return pod_values_of(t, which, 0, out, n);
 }
 
 int sim_tracker_waits(const struct sim_tracker *t, double **out, size_t *n)
@@ -627,6 +738,23 @@ int sim_tracker_stats(const struct sim_tracker *t, struct sim_tracker_stats *out
     s->ready_p90_s = sim_tracker_percentile(v, n, 0.90);
     s->ready_p99_s = sim_tracker_percentile(v, n, 0.99);
     core_free(v);
+    if (t->burst_at >= 0) {
+        for (size_t i = 0; i < t->npods; i++)
+            s->burst_pods += t->pod_v[i]->created - t->start >= t->burst_at;
+        if ((rc = pod_values_of(t, 0, 1, &v, &n)) != 0)
+            return rc;
+        s->burst_bound = n;
+        s->burst_wait_p50_s = sim_tracker_percentile(v, n, 0.50);
+        s->burst_wait_p90_s = sim_tracker_percentile(v, n, 0.90);
+        s->burst_wait_p99_s = sim_tracker_percentile(v, n, 0.99);
+        core_free(v);
+        if ((rc = pod_values_of(t, 1, 1, &v, &n)) != 0)
+            return rc;
+        s->burst_ready_p50_s = sim_tracker_percentile(v, n, 0.50);
+        s->burst_ready_p90_s = sim_tracker_percentile(v, n, 0.90);
+        s->burst_ready_p99_s = sim_tracker_percentile(v, n, 0.99);
+        core_free(v);
+    }
     s->launches_cold = t->cold;
     s->launches_warm = t->warm;
     if ((rc = launch_p50(t, 0, &s->node_ready_cold_p50_s, &st.ncold_ready)) != 0 ||
@@ -641,6 +769,12 @@ int sim_tracker_stats(const struct sim_tracker *t, struct sim_tracker_stats *out
     s->warm_pool_cost_usd_per_hour =
         t->stopped * EBS_ROOT_GIB * EBS_USD_GB_MONTH / HOURS_PER_MONTH;
     s->instances_max = t->insts_max;
+    s->warm_registered_unclaimed = t->unclaimed_registered;
+    s->double_starts = t->double_starts;
+    s->warm_peak = t->warm_peak;
+    s->warm_pool_peak_usd_per_hour =
+        (double)t->warm_peak * EBS_ROOT_GIB * EBS_USD_GB_MONTH / HOURS_PER_MONTH;
+    s->nodes_ready_total = (unsigned long)(st.ncold_ready + st.nwarm_ready);
     *out = st;
     return 0;
 }

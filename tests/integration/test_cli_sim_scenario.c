@@ -53,18 +53,28 @@ static void on_end(void *ud, const XML_Char *name)
     (void)name;
 }
 
-/* The summary without the wall time line (the only figure that is not deterministic). */
-static char *strip_wall(const char *s)
+/* Removes the line holding `label`, if any. */
+static void drop_line(char *c, const char *label)
 {
-    char *c = core_strdup(s);
-    char *w = c ? strstr(c, "wall time") : NULL;
+    char *w = c ? strstr(c, label) : NULL;
     if (w) {
+        while (w > c && w[-1] != '\n')
+            w--;
         char *eol = strchr(w, '\n');
         if (eol)
             memmove(w, eol + 1, strlen(eol + 1) + 1);
         else
             *w = '\0';
     }
+}
+
+/* The summary without the figures measured in real time (wall time, the controller's CPU
+ * time deciding): everything else is deterministic. */
+static char *strip_wall(const char *s)
+{
+    char *c = core_strdup(s);
+    drop_line(c, "wall time");
+    drop_line(c, "controller deciding (CPU)");
     char *r = c ? strstr(c, "report: ") : NULL;
     if (r)
         *r = '\0';
@@ -121,6 +131,115 @@ static void test_steady_run(void)
     tests_rmtree(dir);
 }
 
+/* The value of a summary row (after the label and its padding), or NULL. */
+static const char *row_value(const char *txt, const char *label)
+{
+    const char *r = strstr(txt, label);
+    if (!r)
+        return NULL;
+    r += strlen(label);
+    while (*r == ' ')
+        r++;
+    return r;
+}
+
+/* A duration as the summary prints it ("12.3 s" or "11.2 min") in seconds; *end after it. */
+static double secs_at(const char *p, const char **end)
+{
+    char *e = NULL;
+    double v = strtod(p, &e);
+    if (e && strncmp(e, " min", 4) == 0) {
+        v *= 60;
+        e += 4;
+    } else if (e && strncmp(e, " s", 2) == 0) {
+        e += 2;
+    }
+    *end = e;
+    return v;
+}
+
+/* The p99 of a "p50 / p90 / p99" row of a summary, or -1. */
+static double p99_of(const char *txt, const char *label)
+{
+    const char *p = row_value(txt, label);
+    if (!p)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        (void)secs_at(p, &p);
+        if (strncmp(p, " / ", 3) != 0)
+            return -1;
+        p += 3;
+    }
+    return secs_at(p, &p);
+}
+
+/* Warm launches of a summary, or -1. */
+static long warm_launches(const char *txt)
+{
+    const char *v = row_value(txt, "launches cold / warm");
+    const char *slash = v ? strstr(v, " / ") : NULL;
+    return slash ? strtol(slash + 3, NULL, 10) : -1;
+}
+
+/* flash-sale with the pool sized by advise against no pool, same seed: the warm path is used,
+ * no warm instance registers unclaimed, nothing starts twice, and the burst's p99 wait drops. */
+static void test_flash_sale_warm_pool(void)
+{
+    char dir[] = "/tmp/stoker-scenario-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char r1[600], r2[600];
+    snprintf(r1, sizeof(r1), "%s/advise.html", dir);
+    snprintf(r2, sizeof(r2), "%s/none.html", dir);
+    const char *a1[] = {"sim", "--scenario", "flash-sale", "--warm-pool", "advise", "--seed", "7",
+                        "--progress", "off", "--report", r1, NULL};
+    const char *a2[] = {"sim", "--scenario", "flash-sale", "--warm-pool", "none", "--seed", "7",
+                        "--progress", "off", "--report", r2, NULL};
+    struct tests_stoker_run adv, none;
+    run(dir, a1, &adv);
+    run(dir, a2, &none);
+    CU_ASSERT_EQUAL(exit_code(adv.status), 0);
+    CU_ASSERT_EQUAL(exit_code(none.status), 0);
+    if (exit_code(adv.status) != 0 || exit_code(none.status) != 0)
+        fprintf(stderr, "\n  stderr: %s / %s", adv.err, none.err);
+    const char *v = row_value(adv.out, "warm pool");
+    CU_ASSERT(v && strncmp(v, "advise\n", 7) == 0);
+    CU_ASSERT_PTR_NOT_NULL(row_value(adv.out, "advice used"));
+    CU_ASSERT(warm_launches(adv.out) > 0);
+    v = row_value(adv.out, "warm registered unclaimed");
+    CU_ASSERT(v && strncmp(v, "0\n", 2) == 0);
+    v = row_value(adv.out, "double starts");
+    CU_ASSERT(v && strncmp(v, "0\n", 2) == 0);
+    v = row_value(none.out, "warm pool");
+    CU_ASSERT(v && strncmp(v, "none\n", 5) == 0);
+    CU_ASSERT_EQUAL(warm_launches(none.out), 0);
+    /* Over every pod, and over the burst's alone (the baseline's first cold start is the same
+     * in both runs). */
+    double p_adv = p99_of(adv.out, "\n  pod wait p50 / p90 / p99");
+    double p_none = p99_of(none.out, "\n  pod wait p50 / p90 / p99");
+    CU_ASSERT(p_adv > 0 && p_none > 0);
+    CU_ASSERT(p_adv < p_none);
+    double b_adv = p99_of(adv.out, "burst pod wait p50 / p90 / p99");
+    double b_none = p99_of(none.out, "burst pod wait p50 / p90 / p99");
+    CU_ASSERT(b_adv > 0 && b_none > 0);
+    CU_ASSERT(b_adv < b_none);
+    if (!(p_adv > 0 && p_adv < p_none && b_adv > 0 && b_adv < b_none))
+        fprintf(stderr, "\n  p99 wait: advise %.1f s (burst %.1f s), none %.1f s (burst %.1f s)\n",
+                p_adv, b_adv, p_none, b_none);
+    /* The advise report has the warm-pool chart besides the three others; none has not. */
+    size_t len = 0;
+    char *html = tests_read_file(r1, &len);
+    CU_ASSERT_PTR_NOT_NULL(html);
+    CU_ASSERT_PTR_NOT_NULL(html ? strstr(html, "Warm pool instances by phase") : NULL);
+    core_free(html);
+    html = tests_read_file(r2, &len);
+    CU_ASSERT_PTR_NOT_NULL(html);
+    CU_ASSERT_PTR_NULL(html ? strstr(html, "Warm pool instances by phase") : "");
+    core_free(html);
+    out_free(&adv);
+    out_free(&none);
+    tests_rmtree(dir);
+}
+
 static void test_usage_errors(void)
 {
     char dir[] = "/tmp/stoker-scenario-XXXXXX";
@@ -146,9 +265,23 @@ static void test_usage_errors(void)
     run(dir, a4, &o);
     CU_ASSERT_EQUAL(exit_code(o.status), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "pvc-zones"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.out, "--warm-pool"));
+    out_free(&o);
+    const char *a5[] = {"sim", "--scenario", "flash-sale", "--warm-pool", "bogus", NULL};
+    run(dir, a5, &o);
+    CU_ASSERT_EQUAL(exit_code(o.status), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--warm-pool"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "bogus"));
+    out_free(&o);
+    /* A scenario with no pool and no burst has nothing for the flag to choose. */
+    const char *a6[] = {"sim", "--scenario", "steady", "--warm-pool", "none", NULL};
+    run(dir, a6, &o);
+    CU_ASSERT_EQUAL(exit_code(o.status), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "--warm-pool"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.err, "steady"));
     out_free(&o);
     tests_rmtree(dir);
 }
 
 TESTS_SUITE(cli_sim_scenario, "cli_sim_scenario", NULL, NULL, TESTS_CASE(test_steady_run),
-            TESTS_CASE(test_usage_errors))
+            TESTS_CASE(test_flash_sale_warm_pool), TESTS_CASE(test_usage_errors))

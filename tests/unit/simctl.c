@@ -7,6 +7,8 @@
 #include "tests/unit/simctl.h"
 #include "tests/unit/harness.h"
 
+#include "sim/internal.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -179,4 +181,61 @@ int tests_simctl_condition(const json_t *obj, const char *type)
             return strcmp(st, "True") == 0;
     }
     return 0;
+}
+
+int tests_simctl_fault(struct tests_simctl *s, const char *item)
+{
+    struct core_err err = {0};
+    int rc = sim_faults_parse(&s->w->aws->opts.faults, item, &err);
+    if (rc)
+        fprintf(stderr, "\n  fault: %s\n", err.message);
+    return rc;
+}
+
+static const struct sim_instance *find_instance(struct tests_simctl *s, const char *id)
+{
+    return id ? sim_instance_find(s->w->aws, id) : NULL;
+}
+
+int tests_simctl_instance(struct tests_simctl *s, const char *id,
+                          struct tests_simctl_instance *out)
+{
+    const struct sim_instance *in = find_instance(s, id);
+    if (!in)
+        return CORE_E_NOTFOUND;
+    memset(out, 0, sizeof(*out));
+    out->id = in->id;
+    out->state = sim_istate_name(in->state);
+    out->type = in->type && in->type->t ? in->type->t->name : NULL;
+    out->zone = in->subnet ? s->w->aws->zones[in->subnet->zone].name : NULL;
+    out->boots = in->boots;
+    return 0;
+}
+
+const char *tests_simctl_instance_tag(struct tests_simctl *s, const char *id, const char *key)
+{
+    const struct sim_instance *in = find_instance(s, id);
+    for (size_t i = 0; in && i < in->tags.n; i++)
+        if (strcmp(in->tags.v[i].key, key) == 0)
+            return in->tags.v[i].value ? in->tags.v[i].value : "";
+    return NULL;
+}
+
+size_t tests_simctl_instances(struct tests_simctl *s, const char *key, const char *value,
+                              const char **ids, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->w->aws->ninstances; i++) {
+        const struct sim_instance *in = s->w->aws->instances[i];
+        const char *v;
+        if (in->state == SIM_SHUTTING_DOWN || in->state == SIM_TERMINATED)
+            continue;
+        v = tests_simctl_instance_tag(s, in->id, key);
+        if (!v || (value && strcmp(v, value) != 0))
+            continue;
+        if (n < max)
+            ids[n] = in->id;
+        n++;
+    }
+    return n;
 }

@@ -59,4 +59,23 @@ const char *tests_simctl_log(const struct tests_simctl *s);
 /* Whether the condition `type` of obj's status is "True". */
 int tests_simctl_condition(const json_t *obj, const char *type);
 
+/* Adds a fault item (sim_faults_parse syntax, e.g. "ice=m5.large@us-east-1a") to the running
+ * emulated account: it applies to requests answered from now on. 0, or the parse error. */
+int tests_simctl_fault(struct tests_simctl *s, const char *item);
+/* An emulated instance as the account holds it (no DescribeInstances, no consistency delay):
+ * its state name ("stopped", ...), the value of tag `key` (NULL when absent) and how many
+ * times it went pending -> running. 0, or CORE_E_NOTFOUND. Strings are borrowed until the
+ * loop turns. */
+struct tests_simctl_instance {
+    const char *id, *state, *type, *zone;
+    unsigned boots;
+};
+int tests_simctl_instance(struct tests_simctl *s, const char *id,
+                          struct tests_simctl_instance *out);
+const char *tests_simctl_instance_tag(struct tests_simctl *s, const char *id, const char *key);
+/* The ids of live (not shutting-down or terminated) emulated instances carrying tag key
+ * (= value when value is not NULL), in launch order, up to max; returns how many there are. */
+size_t tests_simctl_instances(struct tests_simctl *s, const char *key, const char *value,
+                              const char **ids, size_t max);
+
 #endif

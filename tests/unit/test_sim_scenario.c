@@ -164,6 +164,90 @@ static void test_scenario_objects(void)
     sim_world_free(w);
 }
 
+/* flash-sale's warm pool, three ways: the policy pool (default) with its schedule placed 5
+ * virtual minutes after setup; none; advise, sized for the burst; and the modes' errors. */
+static void test_flash_sale_warm_pool(void)
+{
+    const struct sim_scenario *sc = sim_scenario_find("flash-sale");
+    struct sim_scenario_warm res;
+    struct core_err err = {0};
+    struct sim_world *w;
+    json_t *wp = NULL;
+    enum sim_warm_mode m;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc->warm_pool_yaml);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc->burst);
+    CU_ASSERT_EQUAL(sc->burst->pods, 1500);
+    CU_ASSERT_EQUAL(sim_warm_mode_parse("advise", &m), 0);
+    CU_ASSERT_EQUAL(m, SIM_WARM_ADVISE);
+    CU_ASSERT_NOT_EQUAL(sim_warm_mode_parse("bogus", &m), 0);
+    CU_ASSERT_STRING_EQUAL(sim_warm_mode_name(SIM_WARM_POLICY), "policy");
+
+    /* Default: the policy pool; its schedule starts at the world's wall clock + 5 min. */
+    w = world_for(sc, 1);
+    char want[40];
+    core_time_rfc3339(core_clock_wall(w->clock) + MINUTES(5), want, sizeof want);
+    CU_ASSERT_EQUAL_FATAL(sim_scenario_setup(sc, w, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(sim_kube_get(w->kube, "warmpools.stoker.dev", NULL, "checkout", &wp,
+                                       NULL), 0);
+    json_t *sched = json_array_get(json_object_get(json_object_get(wp, "spec"), "schedules"), 0);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(sched, "start")), want);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(sched, "duration")), "40m");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(sched, "size"), "min")),
+                    30);
+    json_decref(wp);
+    sim_world_free(w);
+
+    /* none: no WarmPool. */
+    w = world_for(sc, 1);
+    CU_ASSERT_EQUAL_FATAL(sim_scenario_setup_warm(sc, w, SIM_WARM_NONE, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.mode, SIM_WARM_NONE);
+    CU_ASSERT_FALSE(exists(w, "warmpools.stoker.dev", NULL, "checkout"));
+    sim_world_free(w);
+
+    /* advise: the best row's type, min = max = its warm count; enough nodes for the burst. */
+    w = world_for(sc, 1);
+    if (sim_scenario_setup_warm(sc, w, SIM_WARM_ADVISE, &res, &err) != 0)
+        fprintf(stderr, "\n  advise: %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(res.mode, SIM_WARM_ADVISE);
+    CU_ASSERT_FATAL(res.has_advice);
+    CU_ASSERT(res.advice.instance_type[0] != '\0');
+    CU_ASSERT(res.advice.ncandidates > 0);
+    CU_ASSERT(res.advice.pods_per_node > 0);
+    CU_ASSERT(res.advice.nodes * res.advice.pods_per_node >= 1500);
+    /* 20 s: the cold path (14 + 20 + 2 + 1 = 37 s) cannot make it, the warm one (15 s) can. */
+    CU_ASSERT(res.advice.cold_ready_s > 36.9 && res.advice.cold_ready_s < 37.1);
+    CU_ASSERT(res.advice.warm_ready_s > 14.9 && res.advice.warm_ready_s < 15.1);
+    CU_ASSERT(res.advice.meets_deadline);
+    CU_ASSERT_EQUAL(res.advice.warm, res.advice.nodes);
+    CU_ASSERT_FALSE(exists(w, "warmpools.stoker.dev", NULL, "checkout"));
+    CU_ASSERT_EQUAL_FATAL(sim_kube_get(w->kube, "warmpools.stoker.dev", NULL,
+                                       "flash-sale-advised", &wp, NULL), 0);
+    json_t *spec = json_object_get(wp, "spec");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+                               json_object_get(spec, "instanceTypes"), 0)),
+                           res.advice.instance_type);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(spec, "size"), "min")),
+                    res.advice.warm);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(spec, "size"), "max")),
+                    res.advice.warm);
+    CU_ASSERT_PTR_NULL(json_object_get(spec, "schedules"));
+    json_decref(wp);
+    sim_world_free(w);
+
+    /* A scenario without a pool or a burst: policy and advise are errors naming the scenario;
+     * the default is none. */
+    sc = sim_scenario_find("steady");
+    w = world_for(sc, 1);
+    CU_ASSERT_EQUAL(sim_scenario_setup_warm(sc, w, SIM_WARM_POLICY, NULL, &err), CORE_E_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "steady"));
+    CU_ASSERT_EQUAL(sim_scenario_setup_warm(sc, w, SIM_WARM_ADVISE, NULL, &err), CORE_E_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "burst"));
+    CU_ASSERT_EQUAL(sim_scenario_setup_warm(sc, w, SIM_WARM_DEFAULT, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.mode, SIM_WARM_NONE);
+    sim_world_free(w);
+}
+
 /* The burst of flash-sale: 1,500 pods within the minute after 10:00. */
 static void test_flash_sale_burst(void)
 {
@@ -264,6 +348,39 @@ static void test_tracker_waits(void)
     sim_world_free(w);
 }
 
+/* Pods created from the burst's time on have their own percentiles; earlier ones only count
+ * in the overall figures. */
+static void test_tracker_burst(void)
+{
+    struct sim_world *w = world_for(sim_scenario_find("steady"), 0);
+    struct sim_tracker *t = NULL;
+    struct sim_summary s;
+
+    CU_ASSERT_EQUAL_FATAL(sim_tracker_new(w, S(5), &t, NULL), 0);
+    sim_tracker_set_burst(t, S(20));
+    mk_pod(w, "early", "100m");
+    run_for(w, S(20));
+    mk_pod(w, "burst", "100m");
+    run_for(w, S(10));
+    mk(w, "nodes",
+       "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"kubernetes.io/hostname\":\"n1\","
+       "\"topology.kubernetes.io/zone\":\"us-east-1a\"}},"
+       "\"spec\":{\"providerID\":\"aws:///us-east-1a/i-0000000000000001\"},"
+       "\"status\":{\"allocatable\":{\"cpu\":\"4\",\"memory\":\"16Gi\",\"pods\":\"110\"},"
+       "\"capacity\":{\"cpu\":\"4\",\"memory\":\"16Gi\",\"pods\":\"110\"},"
+       "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+    run_for(w, S(5));
+    sim_tracker_summary(t, &s);
+    CU_ASSERT_EQUAL(s.pods_bound, 2);
+    CU_ASSERT_EQUAL(s.burst_pods, 1);
+    CU_ASSERT_EQUAL(s.burst_bound, 1);
+    CU_ASSERT(s.wait_p99_s >= 30.0 && s.wait_p99_s <= 31.0);
+    CU_ASSERT(s.burst_wait_p50_s >= 10.0 && s.burst_wait_p50_s <= 11.0);
+    CU_ASSERT(s.burst_wait_p99_s >= 10.0 && s.burst_wait_p99_s <= 11.0);
+    sim_tracker_free(t);
+    sim_world_free(w);
+}
+
 /* The value of a row of the text report (after the label and the padding), or NULL. */
 static const char *text_value(const char *txt, const char *label)
 {
@@ -335,7 +452,17 @@ static void test_report(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(txt, "pod wait p50 / p90 / p99"));
     CU_ASSERT_PTR_NOT_NULL(strstr(txt, "pods pending at end"));
     CU_ASSERT_PTR_NOT_NULL(strstr(txt, "launches cold / warm"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(txt, "EC2 calls per node launched"));
+    /* No node became Ready: no calls-per-node figure, not a division by zero. */
+    CU_ASSERT(text_value(txt, "EC2 calls per Ready node") &&
+              strncmp(text_value(txt, "EC2 calls per Ready node"), "-\n", 2) == 0);
+    CU_ASSERT(text_value(txt, "double starts") &&
+              strncmp(text_value(txt, "double starts"), "0\n", 2) == 0);
+    CU_ASSERT(text_value(txt, "warm registered unclaimed") &&
+              strncmp(text_value(txt, "warm registered unclaimed"), "0\n", 2) == 0);
+    /* The default model, named on one line with the medians of both paths. */
+    CU_ASSERT(text_value(txt, "boot model") &&
+              strncmp(text_value(txt, "boot model"), "default #", 9) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(txt, "cold 36.0 s (launch 14 + join 20 + ready 2), warm 13.0 s"));
     CU_ASSERT_PTR_NOT_NULL(strstr(txt, "boot model"));
     CU_ASSERT_PTR_NOT_NULL(strstr(txt, "join_cold"));
     CU_ASSERT_PTR_NOT_NULL(strstr(txt, "42"));
@@ -503,6 +630,7 @@ static void test_report_nomem(void)
 
 TESTS_SUITE(sim_scenario, "sim_scenario", NULL, NULL, TESTS_CASE(test_catalog),
             TESTS_CASE(test_setup_every_scenario), TESTS_CASE(test_scenario_objects),
-            TESTS_CASE(test_flash_sale_burst), TESTS_CASE(test_tracker_waits),
+            TESTS_CASE(test_flash_sale_burst), TESTS_CASE(test_flash_sale_warm_pool),
+            TESTS_CASE(test_tracker_waits), TESTS_CASE(test_tracker_burst),
             TESTS_CASE(test_report), TESTS_CASE(test_report_no_samples),
             TESTS_CASE(test_report_nomem))

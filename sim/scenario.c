@@ -90,9 +90,11 @@ static const struct sim_scenario_workload steady_workloads[] = {
 /* ------------------------------------------------------------------------------------------ */
 
 /* The point of the scenario is to compare the burst's pod wait with the warm pool off, sized
- * by policy (this WarmPool: a floor of 5 all day, raised to 30 for a "sale" window that opens
- * 5 minutes into the run, ahead of the burst at 10 minutes), and sized by prewarm_advise for
- * the burst below. */
+ * by policy (this WarmPool: nodes that hold 15 checkout pods each — the podShape is a node's
+ * worth of them, so the default types are the cheapest that take 15 — a floor of 3 all day,
+ * raised to 40 for a "sale" window that opens 5 minutes into the run, ahead of the burst at 10
+ * minutes: 600 pods' worth, the burst's first step), and sized by prewarm_advise for the
+ * burst below. */
 static const char flash_objects[] = NODECLASS_DEFAULT "---\n" NODEPOOL_DEFAULT;
 
 static const char flash_warm_pool[] =
@@ -104,11 +106,11 @@ static const char flash_warm_pool[] =
     "  nodePoolRef:\n"
     "    name: default\n"
     "  podShape:\n"
-    "    cpu: \"1\"\n"
-    "    memory: 2Gi\n"
+    "    cpu: \"15\"\n"
+    "    memory: 30Gi\n"
     "  size:\n"
-    "    min: 5\n"
-    "    max: 10\n"
+    "    min: 3\n"
+    "    max: 6\n"
     "  prewarm:\n"
     "    images: [public.ecr.aws/nginx/nginx:1.27]\n"
     "    hydrateRootVolume: true\n"
@@ -117,8 +119,8 @@ static const char flash_warm_pool[] =
     "    start: \"${START+5m}\"\n"
     "    duration: 40m\n"
     "    size:\n"
-    "      min: 30\n"
-    "      max: 40\n";
+    "      min: 40\n"
+    "      max: 50\n";
 
 /* The checkout workload's burst, as advise is told about it. */
 static const struct sim_scenario_burst flash_burst = {1500, "1", "2Gi", SEC(20), MIN(10)};

@@ -194,7 +194,7 @@ static void test_flash_sale_warm_pool(void)
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(sched, "start")), want);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(sched, "duration")), "40m");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(sched, "size"), "min")),
-                    30);
+                    40);
     json_decref(wp);
     sim_world_free(w);
 

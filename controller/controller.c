@@ -315,13 +315,24 @@ static void nodeclass_error(void *ud, const char *key, const struct core_err *er
         controller_nodeclass_invalid(c, key, err);
 }
 
+/* Likewise a WarmPool (a cron expression that does not parse, overlapping schedules, ...). */
+static void warmpool_error(void *ud, const char *key, const struct core_err *err)
+{
+    struct controller *c = ud;
+    informer_error(ud, key, err);
+    if (key)
+        controller_warmpool_invalid(c, key, err);
+}
+
 static int make_informer(struct controller *c, const struct k8s_resource *res, k8s_decode_fn dec,
                          k8s_value_free_fn fr, struct k8s_informer **out, struct core_err *err)
 {
     struct k8s_informer_opts o = {0};
     o.decode = dec;
     o.free_value = fr;
-    o.on_error = res == &k8s_res_ec2nodeclasses ? nodeclass_error : informer_error;
+    o.on_error = res == &k8s_res_ec2nodeclasses ? nodeclass_error
+                 : res == &k8s_res_warmpools    ? warmpool_error
+                                                : informer_error;
     o.error_ud = c;
     return k8s_informer_new(c->k8s, res, &o, out, err);
 }

@@ -243,6 +243,10 @@ void controller_gc_cleanup(struct controller *c);
 int controller_warmpool_init(struct controller *c, struct core_err *err) CORE_NODISCARD;
 void controller_warmpool_resync(struct controller *c);
 void controller_warmpool_cleanup(struct controller *c);
+/* A WarmPool that does not decode: status Ready=False / InvalidSpec with the decoder's message
+ * (naming the field), logged once; its instances are not treated as orphans meanwhile. */
+void controller_warmpool_invalid(struct controller *c, const char *key,
+                                 const struct core_err *err);
 /* The warm instances the scheduler may pair now: every pool's free list (warm, current,
  * unclaimed in EC2 and not named by any NodeClaim's warm annotation, not being terminated,
  * its offering not marked unavailable), with the pool's NodePool, on-demand, and the image.

@@ -136,10 +136,13 @@ struct controller_warmpool {
     int describing, again;
     struct wp_call *calls;
     struct core_map *orphans;  /* id -> core_ns * (monotonic: first seen claimed, no NodeClaim) */
+    struct core_map *undecoded; /* name -> char * (the decoder's message): WarmPools in the API
+                                   that do not decode; their instances are not orphans */
     unsigned long seq;
 };
 
 static void snap_schedule(struct controller *c, core_ns delay);
+static void invalid_write(struct controller *c, const char *key, const char *m);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers                                                                               */
@@ -1123,6 +1126,8 @@ static void handle(void *ud, struct core_wq *wq, const char *key)
         return;
     }
     wp = k8s_informer_get(c->warmpools, key);
+    if (wp)
+        core_free(core_map_del(W->undecoded, key)); /* it decodes again */
     if (!wp || wp->meta.has_deletion_timestamp) {
         pool_drop(c, key);
         core_wq_done(wq, key, CORE_WQ_OK);
@@ -1196,7 +1201,8 @@ static void sweep_orphans(struct controller *c)
         }
         /* Only what a warm-up launch made (it always carries the hash tag): an instance
          * someone else tagged with a pool name is not ours to judge. */
-        if (!s->hash || k8s_informer_get(c->warmpools, s->pool) || born <= 0 ||
+        if (!s->hash || k8s_informer_get(c->warmpools, s->pool) ||
+            core_map_get(c->warmpool->undecoded, s->pool, NULL) || born <= 0 ||
             wall - born <= grace)
             continue;
         controller_log(c, CORE_LOG_INFO, COMP, s->pool, "terminate: its WarmPool is gone",
@@ -1357,9 +1363,12 @@ int controller_warmpool_init(struct controller *c, struct core_err *err)
 {
     struct controller_warmpool *W = core_calloc(1, sizeof(*W));
     int rc;
-    if (!W || !(W->pools = core_map_new()) || !(W->orphans = core_map_new())) {
+    if (!W || !(W->pools = core_map_new()) || !(W->orphans = core_map_new()) ||
+        !(W->undecoded = core_map_new())) {
         if (W) {
             core_map_free(W->pools);
+            core_map_free(W->orphans);
+            core_map_free(W->undecoded);
             core_free(W);
         }
         return core_err_set(err, CORE_E_NOMEM, "warmpool: out of memory");
@@ -1381,6 +1390,11 @@ void controller_warmpool_resync(struct controller *c)
     snap_schedule(c, 0);
     if (c->warmpool->snap)
         enqueue_all(c);
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (core_map_next(c->warmpool->undecoded, &it, &k, &v))
+        invalid_write(c, k, v);
 }
 
 void controller_warmpool_cleanup(struct controller *c)
@@ -1403,9 +1417,78 @@ void controller_warmpool_cleanup(struct controller *c)
     while (core_map_next(W->orphans, &it, &k, &v))
         core_free(v);
     core_map_free(W->orphans);
+    it = 0;
+    while (core_map_next(W->undecoded, &it, &k, &v))
+        core_free(v);
+    core_map_free(W->undecoded);
     snap_free(W->snap);
     core_free(W);
     c->warmpool = NULL;
+}
+
+/* Writes Ready False / InvalidSpec with the decoder's message m to the pool's status. */
+static void invalid_write(struct controller *c, const char *key, const char *m)
+{
+    struct wp_patch *x;
+    struct core_err e;
+    char ltt[64];
+    json_t *doc;
+
+    if (!controller_may_act(c))
+        return; /* controller_warmpool_resync writes it on becoming leader */
+    core_time_rfc3339(controller_wall(c), ltt, sizeof(ltt));
+    doc = json_pack("{s:{s:[{s:s, s:s, s:s, s:s, s:s}]}}", "status", "conditions", "type",
+                    "Ready", "status", "False", "reason", "InvalidSpec", "message", m,
+                    "lastTransitionTime", ltt);
+    if (!doc || !(x = core_calloc(1, sizeof(*x)))) {
+        json_decref(doc);
+        return;
+    }
+    core_strlcpy(x->pool, key, sizeof(x->pool));
+    controller_op_track(c, &x->op);
+    core_err_clear(&e);
+    if (k8s_patch(c->k8s, &k8s_res_warmpools, NULL, key, "status", K8S_PATCH_MERGE, doc,
+                  patched, x, &e) != 0) {
+        (void)controller_op_finish(&x->op);
+        core_free(x);
+        controller_log(c, CORE_LOG_WARN, COMP, key, "status write failed", "error", e.message,
+                       (const char *)NULL);
+    }
+    json_decref(doc);
+}
+
+/* A WarmPool the API stores but that does not decode (a cron expression that does not parse,
+ * overlapping schedules, both size and target, ...): the schema cannot say so, so its status
+ * does — Ready False, reason InvalidSpec, the decoder's message (which names the field). Its
+ * instances are kept (not orphans) until it decodes again or is deleted. */
+void controller_warmpool_invalid(struct controller *c, const char *key,
+                                 const struct core_err *err)
+{
+    struct controller_warmpool *W = c ? c->warmpool : NULL;
+    const char *known;
+    struct wp_pool *p;
+    char *m;
+
+    if (!W || !key || !err || strlen(key) >= WP_NAME_MAX)
+        return;
+    known = core_map_get(W->undecoded, key, NULL);
+    if (known && strcmp(known, err->message) == 0)
+        return; /* already said: our own status write comes back through here */
+    if (!(m = core_strdup(err->message)))
+        return;
+    core_free(core_map_del(W->undecoded, key));
+    if (core_map_set(W->undecoded, key, m, NULL) != 0) {
+        core_free(m);
+        return;
+    }
+    controller_log(c, CORE_LOG_WARN, COMP, key, "warm pool not usable", "reason", "InvalidSpec",
+                   "message", m, (const char *)NULL);
+    if ((p = pool_find(c, key)) != NULL) {
+        core_free(p->last_status); /* a valid status must be written again once it decodes */
+        p->last_status = NULL;
+        p->cond_known = 0;
+    }
+    invalid_write(c, key, m);
 }
 
 /* ------------------------------------------------------------------------------------------ */

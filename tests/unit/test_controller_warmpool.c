@@ -574,6 +574,37 @@ static void test_invalid_pool(void)
     tests_simctl_close(&s);
 }
 
+/* ---- a pool the API stores but the decoder refuses ------------------------------------------ */
+
+static void test_undecodable_pool(void)
+{
+    struct tests_simctl s;
+    const char *ids[8];
+
+    open_world(&s, NULL);
+    /* The schema takes any non-empty string as a start; the cron grammar does not. */
+    apply_pool(&s, "badcron", "default",
+               "  size:\n    min: 1\n    max: 1\n"
+               "  schedules:\n"
+               "  - name: sale\n"
+               "    start: \"61 * * * *\"\n"
+               "    duration: 1h\n"
+               "    size:\n      min: 2\n");
+    apply_pool(&s, "good", "default", "  size:\n    min: 1\n    max: 1\n");
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    CU_ASSERT_FATAL(fill(&s, "good", 1, 10 * MIN, NULL));
+    json_t *o = pool_get(&s, "badcron");
+    json_t *c0 = json_array_get(json_object_get(json_object_get(o, "status"), "conditions"), 0);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(c0, "status")), "False");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(c0, "reason")), "InvalidSpec");
+    const char *msg = json_string_value(json_object_get(c0, "message"));
+    CU_ASSERT(msg && strstr(msg, "schedules[0].start"));
+    json_decref(o);
+    CU_ASSERT_EQUAL(pool_instances(&s, "badcron", ids, 8, NULL), 0);
+    CU_ASSERT_EQUAL(pool_instances(&s, "good", ids, 8, NULL), 1);
+    tests_simctl_close(&s);
+}
+
 /* ---- a schedule raises the floor in its window --------------------------------------------- */
 
 static void test_schedule(void)
@@ -672,5 +703,5 @@ TESTS_SUITE(controller_warmpool, "controller_warmpool", NULL, NULL,
             TESTS_CASE(test_fill_and_serve), TESTS_CASE(test_scale_in),
             TESTS_CASE(test_rotation), TESTS_CASE(test_warmup_timeout),
             TESTS_CASE(test_start_ice_goes_cold), TESTS_CASE(test_crash_mid_claim),
-            TESTS_CASE(test_invalid_pool), TESTS_CASE(test_schedule),
+            TESTS_CASE(test_invalid_pool), TESTS_CASE(test_undecodable_pool), TESTS_CASE(test_schedule),
             TESTS_CASE(test_hibernated), TESTS_CASE(test_deleted_pool_orphans))

@@ -1123,10 +1123,28 @@ static int warm_bash(const struct userdata_warm *w, struct core_buf *b)
                "if dd if=\"$root_disk\" of=/dev/null bs=1M status=none; then "
                "log \"hydrated $root_disk\"; else log \"hydrate $root_disk failed\"; fi\n");
     if (!rc)
-        rc = core_buf_append_str(b, w->stay_running
-                                        ? "log 'done'\nsync\n# The controller hibernates "
-                                          "this instance.\n"
-                                        : "log 'done'\nsync\nsystemctl poweroff\n");
+        rc = core_buf_append_str(
+            b, w->stay_running
+                   /* A resume from hibernation is not a boot: nothing reads the user data
+                    * again. So this script outlives the hibernation: it waits until the user
+                    * data (rewritten by the controller while the instance is hibernated, then
+                    * resumed) carries a NodeConfig, and runs nodeadm with it. */
+                   ? "log 'done'\nsync\n"
+                     "# The controller hibernates this instance here. After the resume that "
+                     "claims it, the user data\n"
+                     "# holds the join configuration: hand it to nodeadm.\n"
+                     "imds() { t=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "
+                     "http://169.254.169.254/latest/api/token) && curl -sf -H "
+                     "\"X-aws-ec2-metadata-token: $t\" \"http://169.254.169.254/latest/$1\"; }\n"
+                     "while :; do\n"
+                     "  if imds user-data | gzip -cdf 2>/dev/null | grep -q '^kind: NodeConfig'; "
+                     "then\n"
+                     "    log 'join configuration found'\n"
+                     "    nodeadm init --config-source imds://user-data && break\n"
+                     "  fi\n"
+                     "  sleep 2\n"
+                     "done\n"
+                   : "log 'done'\nsync\nsystemctl poweroff\n");
     return rc;
 }
 

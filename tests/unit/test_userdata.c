@@ -537,7 +537,7 @@ static void test_warm_phase(void)
         CU_ASSERT_FATAL(render(&f.in, &b, &err) == 0);
         CU_ASSERT(strstr(b.data, "poweroff") == NULL);
         /* ... and waits out the hibernation for the join configuration, then runs nodeadm. */
-        CU_ASSERT(strstr(b.data, "latest/user-data") != NULL);
+        CU_ASSERT(strstr(b.data, "imds user-data") != NULL);
         CU_ASSERT(strstr(b.data, "nodeadm init --config-source imds://user-data") != NULL);
         CU_ASSERT_FATAL(userdata_inspect(b.data, b.len, &x, &err) == 0);
         CU_ASSERT_EQUAL(x.warm_up, 1);

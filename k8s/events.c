@@ -46,6 +46,7 @@ struct k8s_recorder {
     char *instance;
     struct core_map *entries; /* key → ev_entry */
     struct core_map *buckets; /* spam key → ev_bucket */
+    size_t prune_at;          /* prune buckets when there are this many (0: 2 × EV_CACHE) */
     struct ev_entry *oldest, *newest;
     unsigned long seq;
     struct k8s_recorder_stats st;
@@ -146,6 +147,12 @@ static void spam_prune(struct k8s_recorder *r, core_ns now)
             core_free(core_map_del(r->buckets, key));
         }
     }
+    /* Buckets refill over minutes: when few could go, walking them all again for the next new
+     * key would make a burst of distinct objects quadratic. Prune again only after EV_CACHE
+     * more, so the walk is amortised over them. */
+    r->prune_at = core_map_len(r->buckets) + EV_CACHE;
+    if (r->prune_at < 2 * EV_CACHE)
+        r->prune_at = 2 * EV_CACHE;
 }
 
 /* Takes a token for (object, reason); 0 when none is left. */
@@ -153,7 +160,7 @@ static int spam_allow(struct k8s_recorder *r, const char *key)
 {
     struct ev_bucket *b = core_map_get(r->buckets, key, NULL);
     core_ns now = rec_now(r);
-    if (!b && core_map_len(r->buckets) >= 2 * EV_CACHE)
+    if (!b && core_map_len(r->buckets) >= (r->prune_at ? r->prune_at : 2 * EV_CACHE))
         spam_prune(r, now);
     if (!b) {
         b = core_calloc(1, sizeof *b);

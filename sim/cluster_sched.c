@@ -7,9 +7,11 @@
  * first change. Pods and Nodes are cached, decoded, from an initial list plus the pod and node
  * watches (events older than the cached resourceVersion are ignored), as kube-scheduler's
  * informer cache does: at thousands of pods a batch that listed and decoded everything afresh
- * cost seconds. The cache keeps, per node name, the summed requests of its bound non-terminal
- * pods, and the set of pending pods. Claims, volumes and classes (few) are listed per batch.
- * A batch:
+ * cost seconds. The cache keeps the nodes in a dense array (allocatable as integers, a "plain"
+ * flag for nodes only selectors, resources and volumes can filter), per node name the summed
+ * requests of its bound non-terminal pods, and the pending pods in scheduling order (kept
+ * across batches: newcomers are sorted and appended or merged, leavers leave holes). Claims,
+ * volumes and classes (few) are listed per batch. A batch:
  *   1. takes the cached Nodes; usable = Ready condition True and not unschedulable;
  *   2. deletes pods bound to a Node that does not exist (pod GC; looked for only after a Node
  *      went away or a pod bound to an unknown Node appeared); takes the pending pods: unbound
@@ -28,14 +30,22 @@
  *      bound before the pod is bound. A bound pod is "assumed" on its node at once (its usage
  *      counts) until its own event confirms it.
  *
- * Equivalent pods (same spec, no claims) that follow a pod which fit nowhere, with nothing
- * bound in between, fit nowhere either and get its message without another look at every
- * node: a burst of thousands of identical pending pods costs one scan per batch.
+ * Equivalent pods (same spec, no claims) form a class. Within a batch free capacity only
+ * shrinks, so a class that fits nowhere stays so for the rest of the batch, and a class's later
+ * members need look only at the nodes where an earlier one fit (a full scan again only for the
+ * message). Members that follow one which fit nowhere, with nothing bound in between, get its
+ * message without another look at every node. And a class that fits nowhere with the reason
+ * set it last published is passed over without visiting its members, except those on its
+ * unsynced list (see struct pclass): a batch costs one pass over the order, a scan per bound
+ * pod and per class, and writes only where something changed.
  *
  * The Unschedulable condition follows kube-scheduler's per-pod backoff: a pod whose condition
  * already says Unschedulable gets a new message only once its backoff has passed (1 s after
  * the first write, doubling up to 10 s), since a real scheduler retries (and rewrites) a pod no
- * sooner. Binding is not delayed: every pending pod is tried in every batch.
+ * sooner. A message that would differ only in its counts (same reasons: the "shape") is kept
+ * until REFRESH (5 min) after the pod's last write: rewriting 20,000 pods at every Node change
+ * was most of a large run. Binding is not delayed: every class and every pod without one is
+ * tried in every batch.
  *
  * Invariants:
  *  - A batch is idempotent: given an unchanged API it writes nothing (the Unschedulable
@@ -46,7 +56,16 @@
  *  - Usage is updated as pods are bound within a batch, so a batch never overcommits a node.
  *  - PV names (pvc-<claim uid>) and volume handles (hash of the uid) depend only on the claim,
  *    so re-provisioning after a failed claim update finds the PV it already created.
- *  - Nothing but the caches, the watches and the timer survives a batch.
+ *  - A pending pod is in s->order (order_pos, with its class copied beside it) or in s->fresh
+ *    (fresh_pos), at one place. A pod that stops pending leaves s->order at once (a hole);
+ *    s->fresh and cls->unsynced (us_pos) are filtered when used; spod_free clears all three,
+ *    so nothing points at a freed pod.
+ *  - A member of a class that is pending and not on the class's unsynced list has an
+ *    Unschedulable condition of the class's published shape (its own events re-check it; a
+ *    batch cut short makes every class look at all its members next time).
+ *  - Nothing but the caches, the classes' memo and lists, the watches and the timer survives a
+ *    batch; the batch works on the cache itself (events are delivered from a loop timer, never
+ *    during a batch), so nodes and the order do not move under it.
  */
 #include "sim/cluster_internal.h"
 
@@ -72,6 +91,10 @@
 /* kube-scheduler's default pod backoff: initial 1 s, doubling, at most 10 s. */
 #define BACKOFF_INITIAL CORE_NS_PER_S
 #define BACKOFF_MAX (10 * CORE_NS_PER_S)
+/* A message whose reasons are unchanged (only the counts moved) is refreshed no more often:
+ * kube-scheduler's podMaxInUnschedulablePodsDuration, the longest an unschedulable pod waits
+ * for its next attempt. */
+#define REFRESH (5 * 60 * CORE_NS_PER_S)
 
 struct sched {
     struct sim_cluster *c;
@@ -79,23 +102,50 @@ struct sched {
     struct core_timer *timer;
     struct core_map *pods;    /* ns/name -> struct spod * (owned) */
     struct core_map *pending; /* ns/name -> struct spod * (borrowed from pods) */
-    struct core_map *nodes;   /* name -> struct cnode * (owned) */
+    struct core_map *nodes;   /* name -> struct snode * (owned) */
+    struct snode **nv;        /* the same nodes, dense (snode.idx), in no particular order */
+    size_t nnv, nv_cap;
+    int nodes_unused;         /* a node's usage record could not be made at its event */
     struct core_map *usage;   /* node name -> struct nuse * (owned; also for absent nodes) */
     struct core_map *classes; /* spec signature -> struct pclass * (owned) */
-    struct spod **order;      /* pending pods in scheduling order (NULL = freed since) */
-    size_t norder, order_cap;
+    struct oent *order;       /* pending pods in scheduling order (sp NULL = a hole) */
+    size_t norder, order_cap, nholes;
     struct spod **fresh;      /* pods that became pending since the last batch, unsorted */
     size_t nfresh, fresh_cap;
     uint64_t batches;         /* batches run so far */
     int gc;                   /* a pod may be bound to a Node that does not exist */
 };
 
+/* One place in the scheduling order; the class is copied here so that a batch passes over
+ * the members of a class that fits nowhere without touching the pods themselves. */
+struct oent {
+    struct spod *sp;
+    struct pclass *cls;
+};
+
 /* Pods with one spec (and no claims) share it: what the batch learnt about one holds for
- * all. */
+ * all. Within a batch free capacity only shrinks (pods are bound, nodes do not change), so a
+ * class that fits nowhere stays so for the rest of the batch.
+ *
+ * The members' Unschedulable condition is kept in step per class: the class publishes the
+ * reason set ("shape") of its message; a member is in sync when its condition is
+ * Unschedulable with that shape. Members that may not be (new, changed by an event, held
+ * back by their backoff) are on the unsynced list; when the class fits nowhere and its shape
+ * and refresh are unchanged, only those are looked at; otherwise ("full") every member. */
 struct pclass {
     uint64_t memo_batch;     /* the batch whose memo this is (+1; 0 = none) */
     uint64_t memo_gen;       /* the batch's gen when a member fit nowhere */
     char msg[MSG_MAX];
+    uint64_t msg_shape;      /* msg's reason set */
+    uint64_t dead_batch;     /* the batch (+1) in which a member fit nowhere; 0 = none */
+    int full;                /* in dead_batch: every remaining member is looked at */
+    uint64_t shape;          /* the published reason set; 0 = none yet */
+    core_ns pub_at;          /* when the members were last all looked at */
+    struct spod **unsynced;  /* members that may be out of sync (NULL = left since) */
+    size_t nunsynced, unsynced_cap;
+    uint64_t fit_batch;      /* the batch (+1) whose scan filled fit; 0 = none */
+    size_t *fit;             /* indexes into the batch's nodes where a member fit */
+    size_t nfit, fit_cap;
 };
 
 /* What the pods bound to one node name request. */
@@ -105,17 +155,18 @@ struct nuse {
     int64_t nz_cpu, nz_mem;  /* non-zero requests, for scoring */
 };
 
+/* A cached node, decoded once per event; batches work on the cache itself (events are
+ * delivered from a loop timer, never during a batch). */
 struct snode {
-    struct k8s_node n;       /* in a batch: a shallow copy of the cached node */
+    struct k8s_node n;
     const char *zone;        /* borrowed from n's labels; NULL when unlabelled */
     int ready;
+    int plain;               /* not being deleted, not cordoned, Ready, no NoSchedule or
+                              * NoExecute taint: only selectors, resources, volumes filter */
     int64_t a_cpu, a_mem, a_pods; /* allocatable cpu, memory, pods (from n) */
-    struct nuse *u;          /* the node's usage (in the batch; NULL in the cache) */
-};
-
-struct cnode {
-    struct snode sn;
+    struct nuse *u;          /* the node's usage (NULL only when out of memory) */
     int64_t rv;
+    size_t idx;              /* position in s->nv */
 };
 
 /* A cached pod. */
@@ -130,9 +181,14 @@ struct spod {
     int sig_done;
     struct pclass *cls;      /* its class (owned by the sched); NULL = none */
     int is_pending;          /* in s->pending */
-    int in_order;            /* in s->order or s->fresh */
+    size_t order_pos;        /* index + 1 in s->order; 0 = not there */
+    size_t fresh_pos;        /* index + 1 in s->fresh; 0 = not there */
+    size_t us_pos;           /* index + 1 in cls->unsynced; 0 = not there */
     core_ns cond_at;         /* when the Unschedulable condition was last written */
     unsigned cond_writes;    /* how many times in a row */
+    uint64_t cur_shape;      /* reason set of its Unschedulable condition; 0 = none */
+    int64_t r_cpu, r_mem, r_pods; /* its requests of cpu, memory, pods (from p.spec) */
+    int r_other;             /* it requests something else too */
 };
 
 struct spvc {
@@ -147,17 +203,17 @@ struct ssc {
 
 struct batch {
     struct sched *s;
-    struct snode *nodes;
+    struct snode **nodes;       /* s->nv */
     size_t nnodes;
-    struct spod **pending;
-    size_t npending;
+    uint64_t id;                /* s->batches + 1 */
+    size_t pos;                 /* the place in s->order being scheduled */
+    core_ns now;
     struct spvc *pvcs;
     size_t npvcs;
     struct k8s_pv *pvs;
     size_t npvs, pvs_cap;
     struct ssc *scs;
     size_t nscs;
-    struct core_map *node_idx;  /* name -> index + 1 */
     struct core_map *pvc_idx;   /* ns/name -> index + 1 */
     json_t *pvc_items;
     uint64_t gen;               /* pods bound so far in this batch */
@@ -173,12 +229,30 @@ struct claim_use {
     const struct ssc *sc;                     /* WFFC: the class */
 };
 
+/* The reasons every scan may give, counted without building their text. */
+enum fixed_reason {
+    R_DELETING, R_CORDONED, R_NOT_READY, R_SELECTOR, R_CPU, R_MEMORY, R_PODS, R_VOLUME_AFFINITY,
+    R_VOLUME_BIND, R_FIXED
+};
+static const char *const fixed_text[R_FIXED] = {
+    "node(s) were being deleted",
+    "node(s) were unschedulable",
+    "node(s) had untolerated taint {node.kubernetes.io/not-ready: }",
+    "node(s) didn't match Pod's node affinity/selector",
+    "Insufficient cpu",
+    "Insufficient memory",
+    "Too many pods",
+    "node(s) had volume node affinity conflict",
+    "node(s) didn't find available persistent volumes to bind",
+};
+
 struct reason {
     char text[256];
     unsigned count;
 };
 struct reasons {
-    struct reason v[REASONS_MAX];
+    unsigned fixed[R_FIXED];
+    struct reason v[REASONS_MAX]; /* the others (taints, extended resources) */
     size_t n;
 };
 
@@ -217,6 +291,11 @@ static const char *node_zone(const struct k8s_node *n)
 
 static void reasons_add(struct reasons *r, const char *text)
 {
+    for (size_t i = 0; i < R_FIXED; i++)
+        if (strcmp(fixed_text[i], text) == 0) {
+            r->fixed[i]++;
+            return;
+        }
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->v[i].text, text) == 0) {
             r->v[i].count++;
@@ -238,9 +317,9 @@ static int cmp_str(const void *a, const void *b)
  * sorted as strings, joined with ", ", and a final period. */
 static void reasons_message(const struct reasons *r, size_t nnodes, char *out, size_t outsz)
 {
-    char items[REASONS_MAX][272];
-    const char *sorted[REASONS_MAX];
-    size_t len;
+    char items[R_FIXED + REASONS_MAX][272];
+    const char *sorted[R_FIXED + REASONS_MAX];
+    size_t len, n = 0;
 
     snprintf(out, outsz, "0/%zu nodes are available", nnodes);
     if (nnodes == 0) {
@@ -248,12 +327,19 @@ static void reasons_message(const struct reasons *r, size_t nnodes, char *out, s
         snprintf(out + len, outsz - len, ": no nodes available to schedule pods.");
         return;
     }
+    for (size_t i = 0; i < R_FIXED; i++)
+        if (r->fixed[i]) {
+            snprintf(items[n], sizeof items[n], "%u %s", r->fixed[i], fixed_text[i]);
+            sorted[n] = items[n];
+            n++;
+        }
     for (size_t i = 0; i < r->n; i++) {
-        snprintf(items[i], sizeof items[i], "%u %s", r->v[i].count, r->v[i].text);
-        sorted[i] = items[i];
+        snprintf(items[n], sizeof items[n], "%u %s", r->v[i].count, r->v[i].text);
+        sorted[n] = items[n];
+        n++;
     }
-    qsort(sorted, r->n, sizeof sorted[0], cmp_str);
-    for (size_t i = 0; i < r->n; i++) {
+    qsort(sorted, n, sizeof sorted[0], cmp_str);
+    for (size_t i = 0; i < n; i++) {
         len = strlen(out);
         if (len + 1 >= outsz)
             break;
@@ -264,14 +350,54 @@ static void reasons_message(const struct reasons *r, size_t nnodes, char *out, s
         snprintf(out + len, outsz - len, ".");
 }
 
+/* The reason set of an Unschedulable message: its items without their counts, in any
+ * order, and the text before them without its digits ("0/N nodes are available"), hashed;
+ * never 0. Two messages with one shape differ only in how many nodes gave each reason. */
+static uint64_t msg_shape(const char *msg)
+{
+    const char *colon = msg ? strstr(msg, ": ") : NULL;
+    const char *p, *end;
+    uint64_t h = 0x9e3779b97f4a7c15ull, sum = 0;
+
+    if (!msg)
+        return 0;
+    end = colon ? colon : msg + strlen(msg);
+    for (p = msg; p < end; p++)
+        if (*p < '0' || *p > '9')
+            h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    if (colon) {
+        p = colon + 2;
+        while (*p) {
+            const char *q = strstr(p, ", ");
+            const char *stop = q ? q : p + strlen(p);
+            uint64_t ih = 0xcbf29ce484222325ull;
+            const char *t = p;
+            while (t < stop && *t >= '0' && *t <= '9')
+                t++;
+            if (t > p && t < stop && *t == ' ')
+                t++;
+            else
+                t = p;
+            if (!q && stop > t && stop[-1] == '.')
+                stop--;
+            for (; t < stop; t++)
+                ih = (ih ^ (unsigned char)*t) * 0x100000001b3ull;
+            sum += ih * 0x9e3779b97f4a7c15ull; /* a sum: the order of the items is lost */
+            if (!q)
+                break;
+            p = q + 2;
+        }
+    }
+    h ^= sum;
+    return h ? h : 1;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Batch: loading                                                                              */
 /* ------------------------------------------------------------------------------------------ */
 
 static void batch_cleanup(struct batch *b)
 {
-    core_free(b->nodes); /* shallow copies: the cache owns the nodes */
-    core_free(b->pending);
     for (size_t i = 0; i < b->npvcs; i++)
         k8s_pvc_cleanup(&b->pvcs[i].p);
     core_free(b->pvcs);
@@ -281,7 +407,6 @@ static void batch_cleanup(struct batch *b)
     for (size_t i = 0; i < b->nscs; i++)
         k8s_storage_class_cleanup(&b->scs[i].s);
     core_free(b->scs);
-    core_map_free(b->node_idx);
     core_map_free(b->pvc_idx);
     json_decref(b->pvc_items);
     memset(b, 0, sizeof *b);
@@ -366,17 +491,67 @@ static int pod_count(struct sched *s, struct spod *sp, const char *node)
     return 0;
 }
 
+/* Takes the pod out of the scheduling order (it is no longer pending): a hole, closed by the
+ * next compaction. */
+static void order_drop(struct sched *s, struct spod *sp)
+{
+    if (sp->order_pos) {
+        s->order[sp->order_pos - 1].sp = NULL;
+        s->order[sp->order_pos - 1].cls = NULL;
+        sp->order_pos = 0;
+        s->nholes++;
+    }
+}
+
+static void unsynced_drop(struct spod *sp)
+{
+    if (sp->us_pos) {
+        sp->cls->unsynced[sp->us_pos - 1] = NULL;
+        sp->us_pos = 0;
+    }
+}
+
+/* Puts the pod on its class's unsynced list; out of memory, the class is looked at in full
+ * by its next batch instead. */
+static void unsynced_add(struct spod *sp)
+{
+    struct pclass *pc = sp->cls;
+    if (sp->us_pos)
+        return;
+    if (pc->nunsynced == pc->unsynced_cap) {
+        size_t cap = pc->unsynced_cap * 2 + 16;
+        struct spod **nv = core_realloc(pc->unsynced, cap * sizeof *nv);
+        if (!nv) {
+            pc->shape = 0;
+            return;
+        }
+        pc->unsynced = nv;
+        pc->unsynced_cap = cap;
+    }
+    pc->unsynced[pc->nunsynced++] = sp;
+    sp->us_pos = pc->nunsynced;
+}
+
+/* Whether a pending member's condition says what its class published: then batches may pass
+ * it by. */
+static void sync_update(struct spod *sp)
+{
+    if (!sp->cls)
+        return;
+    if (sp->is_pending && sp->cur_shape && sp->cur_shape == sp->cls->shape)
+        unsynced_drop(sp);
+    else if (sp->is_pending)
+        unsynced_add(sp);
+}
+
 static void spod_free(struct sched *s, struct spod *sp)
 {
-    /* Rare (a pod deleted while pending, or before the batch after its binding): a scan. */
-    if (sp->in_order) {
-        for (size_t i = 0; i < s->norder; i++)
-            if (s->order[i] == sp)
-                s->order[i] = NULL;
-        for (size_t i = 0; i < s->nfresh; i++)
-            if (s->fresh[i] == sp)
-                s->fresh[i] = NULL;
+    order_drop(s, sp);
+    if (sp->fresh_pos) {
+        s->fresh[sp->fresh_pos - 1] = NULL;
+        sp->fresh_pos = 0;
     }
+    unsynced_drop(sp);
     pod_uncount(s, sp);
     k8s_pod_cleanup(&sp->p);
     json_decref((json_t *)(uintptr_t)sp->obj);
@@ -416,7 +591,7 @@ static void pod_settle(struct sched *s, struct spod *sp, const char *key)
             return;
         }
         sp->is_pending = 1;
-        if (!sp->in_order) {
+        if (!sp->order_pos && !sp->fresh_pos) {
             if (s->nfresh == s->fresh_cap) {
                 size_t cap = s->fresh_cap * 2 + 64;
                 struct spod **nv = core_realloc(s->fresh, cap * sizeof *nv);
@@ -432,11 +607,37 @@ static void pod_settle(struct sched *s, struct spod *sp, const char *key)
                 s->fresh_cap = cap;
             }
             s->fresh[s->nfresh++] = sp;
-            sp->in_order = 1;
+            sp->fresh_pos = s->nfresh;
         }
     } else {
         (void)core_map_del(s->pending, key);
         sp->is_pending = 0;
+        order_drop(s, sp);
+    }
+}
+
+/* What the hot loops need of the pod's spec and status, taken once per version. */
+static void pod_digest(struct spod *sp)
+{
+    const struct k8s_condition *cur =
+        k8s_condition_find(sp->p.conditions, sp->p.nconditions, "PodScheduled");
+    const struct k8s_res_list *req = &sp->p.spec.requests;
+
+    sp->cur_shape = cur && cur->status == K8S_COND_FALSE && cur->reason &&
+                            strcmp(cur->reason, "Unschedulable") == 0
+                        ? msg_shape(cur->message ? cur->message : "")
+                        : 0;
+    sp->r_cpu = sp->r_mem = sp->r_pods = 0;
+    sp->r_other = 0;
+    for (size_t i = 0; i < req->n; i++) {
+        if (strcmp(req->v[i].name, "cpu") == 0)
+            sp->r_cpu = req->v[i].milli;
+        else if (strcmp(req->v[i].name, "memory") == 0)
+            sp->r_mem = req->v[i].milli;
+        else if (strcmp(req->v[i].name, K8S_RES_PODS) == 0)
+            sp->r_pods = req->v[i].milli;
+        else if (req->v[i].milli > 0)
+            sp->r_other = 1;
     }
 }
 
@@ -486,7 +687,20 @@ static void pod_apply(struct sched *s, const char *type, const json_t *obj)
     sp->obj = json_incref((json_t *)(uintptr_t)obj);
     sp->rv = rv;
     sp->assumed = 0;
+    pod_digest(sp);
     pod_settle(s, sp, key);
+    sync_update(sp); /* members not yet classed are looked at when they are ordered */
+}
+
+/* Drops a cached node: out of the map and the dense array (the last one takes its place). */
+static void node_forget(struct sched *s, struct snode *sn)
+{
+    (void)core_map_del(s->nodes, sn->n.meta.name);
+    s->nv[sn->idx] = s->nv[s->nnv - 1];
+    s->nv[sn->idx]->idx = sn->idx;
+    s->nnv--;
+    k8s_node_cleanup(&sn->n);
+    core_free(sn);
 }
 
 static void node_apply(struct sched *s, const char *type, const json_t *obj)
@@ -494,38 +708,60 @@ static void node_apply(struct sched *s, const char *type, const json_t *obj)
     const char *name = json_string_value(
         json_object_get(json_object_get(obj, "metadata"), "name"));
     int64_t rv = obj_rv(obj);
-    struct cnode *cn;
+    struct snode *sn;
     struct k8s_node n;
+    int filtering_taint = 0;
 
     if (!name)
         return;
-    cn = core_map_get(s->nodes, name, NULL);
-    if (cn && rv && rv < cn->rv)
+    sn = core_map_get(s->nodes, name, NULL);
+    if (sn && rv && rv < sn->rv)
         return;
     if (strcmp(type, "DELETED") == 0 || k8s_node_decode(obj, &n, NULL) != 0) {
         /* A node the decoder refuses is one nothing can land on, as if absent. */
-        if (cn) {
-            (void)core_map_del(s->nodes, name);
-            k8s_node_cleanup(&cn->sn.n);
-            core_free(cn);
+        if (sn) {
+            node_forget(s, sn);
             s->gc = 1;
         }
         return;
     }
-    if (!cn) {
-        cn = core_calloc(1, sizeof *cn);
-        if (!cn || core_map_set(s->nodes, name, cn, NULL) != 0) {
-            core_free(cn);
+    if (!sn) {
+        if (s->nnv == s->nv_cap) {
+            size_t cap = s->nv_cap * 2 + 64;
+            struct snode **nv = core_realloc(s->nv, cap * sizeof *nv);
+            if (!nv) {
+                k8s_node_cleanup(&n);
+                return;
+            }
+            s->nv = nv;
+            s->nv_cap = cap;
+        }
+        sn = core_calloc(1, sizeof *sn);
+        if (!sn || core_map_set(s->nodes, name, sn, NULL) != 0) {
+            core_free(sn);
             k8s_node_cleanup(&n);
             return;
         }
+        sn->idx = s->nnv;
+        s->nv[s->nnv++] = sn;
     } else {
-        k8s_node_cleanup(&cn->sn.n);
+        k8s_node_cleanup(&sn->n);
     }
-    cn->sn.n = n;
-    cn->sn.zone = node_zone(&cn->sn.n);
-    cn->sn.ready = k8s_node_ready(&cn->sn.n);
-    cn->rv = rv;
+    sn->n = n;
+    sn->zone = node_zone(&sn->n);
+    sn->ready = k8s_node_ready(&sn->n);
+    sn->a_cpu = k8s_res_get(&sn->n.allocatable, "cpu");
+    sn->a_mem = k8s_res_get(&sn->n.allocatable, "memory");
+    sn->a_pods = k8s_res_get(&sn->n.allocatable, K8S_RES_PODS);
+    for (size_t i = 0; i < sn->n.ntaints; i++)
+        if (sn->n.taints[i].effect == K8S_EFFECT_NO_SCHEDULE ||
+            sn->n.taints[i].effect == K8S_EFFECT_NO_EXECUTE)
+            filtering_taint = 1;
+    sn->plain = !sn->n.meta.has_deletion_timestamp && !sn->n.unschedulable && sn->ready &&
+                !filtering_taint;
+    sn->rv = rv;
+    if (!sn->u && !(sn->u = usage_of(s, name)))
+        s->nodes_unused = 1;
 }
 
 static void cache_cleanup(struct sched *s)
@@ -542,12 +778,15 @@ static void cache_cleanup(struct sched *s)
     s->pods = NULL;
     it = 0;
     while (s->nodes && core_map_next(s->nodes, &it, &key, &val)) {
-        struct cnode *cn = val;
-        k8s_node_cleanup(&cn->sn.n);
-        core_free(cn);
+        struct snode *sn = val;
+        k8s_node_cleanup(&sn->n);
+        core_free(sn);
     }
     core_map_free(s->nodes);
     s->nodes = NULL;
+    core_free(s->nv);
+    s->nv = NULL;
+    s->nnv = s->nv_cap = 0;
     it = 0;
     while (s->usage && core_map_next(s->usage, &it, &key, &val)) {
         struct nuse *u = val;
@@ -557,8 +796,12 @@ static void cache_cleanup(struct sched *s)
     core_map_free(s->usage);
     s->usage = NULL;
     it = 0;
-    while (s->classes && core_map_next(s->classes, &it, &key, &val))
-        core_free(val);
+    while (s->classes && core_map_next(s->classes, &it, &key, &val)) {
+        struct pclass *pc = val;
+        core_free(pc->unsynced);
+        core_free(pc->fit);
+        core_free(pc);
+    }
     core_map_free(s->classes);
     s->classes = NULL;
     core_free(s->order);
@@ -598,26 +841,15 @@ static int cache_load(struct sched *s, struct core_err *err)
 static int load_nodes(struct batch *b, struct core_err *err)
 {
     struct sched *s = b->s;
-    size_t n = core_map_len(s->nodes), it = 0;
-    const char *key;
-    void *val;
 
-    b->nodes = core_calloc(n ? n : 1, sizeof *b->nodes);
-    b->node_idx = core_map_new();
-    if (!b->nodes || !b->node_idx)
-        return core_err_set(err, CORE_E_NOMEM, "out of memory");
-    while (core_map_next(s->nodes, &it, &key, &val)) {
-        struct snode *sn = &b->nodes[b->nnodes];
-        *sn = ((struct cnode *)val)->sn;
-        sn->a_cpu = k8s_res_get(&sn->n.allocatable, "cpu");
-        sn->a_mem = k8s_res_get(&sn->n.allocatable, "memory");
-        sn->a_pods = k8s_res_get(&sn->n.allocatable, K8S_RES_PODS);
-        if (!(sn->u = usage_of(s, sn->n.meta.name)))
-            return core_err_set(err, CORE_E_NOMEM, "out of memory");
-        b->nnodes++;
-        if (core_map_set(b->node_idx, sn->n.meta.name, idx_ptr(b->nnodes - 1), NULL) != 0)
-            return core_err_set(err, CORE_E_NOMEM, "out of memory");
+    if (s->nodes_unused) {
+        for (size_t i = 0; i < s->nnv; i++)
+            if (!s->nv[i]->u && !(s->nv[i]->u = usage_of(s, s->nv[i]->n.meta.name)))
+                return core_err_set(err, CORE_E_NOMEM, "out of memory");
+        s->nodes_unused = 0;
     }
+    b->nodes = s->nv;
+    b->nnodes = s->nnv;
     return 0;
 }
 
@@ -694,11 +926,13 @@ static int cmp_pending(const void *a, const void *b)
 }
 
 /* Pod GC (when a Node went away or a pod names an unknown one), then the pending list. */
+static const char *pod_sig(struct sched *s, struct spod *sp);
+
 static int load_pods(struct batch *b, struct core_err *err)
 {
     struct sched *s = b->s;
     struct sim_cluster *c = s->c;
-    size_t n, it = 0;
+    size_t it = 0;
     const char *key;
     void *val;
 
@@ -720,55 +954,77 @@ static int load_pods(struct batch *b, struct core_err *err)
         }
     }
     /* The order is kept across batches: only the pods that became pending since are
-     * sorted, then merged in; a full sort of thousands of pods per batch cost most of a
-     * batch. */
+     * sorted, then appended (the usual case: they are the newest) or merged in; pods that
+     * stopped pending leave holes, closed when they are half the order. A full sort of
+     * thousands of pods per batch cost most of a batch. */
     {
-        size_t k = 0, nf = 0, i, j;
-        struct spod **merged;
-        for (i = 0; i < s->norder; i++) {
-            struct spod *sp = s->order[i];
-            if (!sp)
-                continue;
-            if (!sp->is_pending) {
-                sp->in_order = 0;
-                continue;
-            }
-            s->order[k++] = sp;
-        }
-        s->norder = k;
+        size_t nf = 0, i, j, k, last, n;
+        struct oent *merged;
+
         for (i = 0; i < s->nfresh; i++) {
             struct spod *sp = s->fresh[i];
             if (!sp)
                 continue;
-            if (!sp->is_pending) {
-                sp->in_order = 0;
+            sp->fresh_pos = 0;
+            if (!sp->is_pending)
                 continue;
-            }
+            (void)pod_sig(s, sp); /* its class, for the order entry */
             s->fresh[nf++] = sp;
         }
         s->nfresh = 0;
         if (nf > 1) /* s->fresh may be NULL when nothing came */
             qsort(s->fresh, nf, sizeof *s->fresh, cmp_pending);
-        n = s->norder + nf;
-        merged = core_calloc(n ? n : 1, sizeof *merged);
-        b->pending = core_calloc(n ? n : 1, sizeof *b->pending);
-        if (!merged || !b->pending) {
-            /* Keep every pod reachable: the fresh ones go back to the fresh list. */
-            s->nfresh = nf;
-            core_free(merged);
-            return core_err_set(err, CORE_E_NOMEM, "out of memory");
+        for (last = s->norder; last > 0 && !s->order[last - 1].sp; last--)
+            ;
+        if (nf && s->norder + nf > s->order_cap) {
+            size_t cap = (s->norder + nf) * 2 + 64;
+            struct oent *nv = core_realloc(s->order, cap * sizeof *nv);
+            if (!nv) {
+                /* Keep every pod reachable: the fresh ones go back to the fresh list. */
+                for (i = 0; i < nf; i++)
+                    s->fresh[i]->fresh_pos = i + 1;
+                s->nfresh = nf;
+                return core_err_set(err, CORE_E_NOMEM, "out of memory");
+            }
+            s->order = nv;
+            s->order_cap = cap;
         }
-        for (i = 0, j = 0, k = 0; i < s->norder || j < nf;) {
-            if (j == nf || (i < s->norder && cmp_pending(&s->order[i], &s->fresh[j]) <= 0))
-                merged[k++] = s->order[i++];
-            else
-                merged[k++] = s->fresh[j++];
+        if (nf && (last == 0 || cmp_pending(&s->order[last - 1].sp, &s->fresh[0]) <= 0)) {
+            for (i = 0; i < nf; i++) {
+                s->order[s->norder].sp = s->fresh[i];
+                s->order[s->norder].cls = s->fresh[i]->cls;
+                s->fresh[i]->order_pos = ++s->norder;
+            }
+        } else if (nf || s->nholes * 2 > s->norder) {
+            n = s->norder - s->nholes + nf;
+            merged = core_calloc(n ? n : 1, sizeof *merged);
+            if (!merged) {
+                for (i = 0; i < nf; i++)
+                    s->fresh[i]->fresh_pos = i + 1;
+                s->nfresh = nf;
+                return core_err_set(err, CORE_E_NOMEM, "out of memory");
+            }
+            for (i = 0, j = 0, k = 0; i < s->norder || j < nf;) {
+                if (i < s->norder && !s->order[i].sp) {
+                    i++;
+                    continue;
+                }
+                if (j == nf || (i < s->norder && cmp_pending(&s->order[i].sp, &s->fresh[j]) <= 0)) {
+                    merged[k] = s->order[i++];
+                } else {
+                    merged[k].sp = s->fresh[j];
+                    merged[k].cls = s->fresh[j++]->cls;
+                }
+                merged[k].sp->order_pos = k + 1;
+                k++;
+            }
+            core_free(s->order);
+            s->order = merged;
+            s->norder = s->order_cap = k;
+            s->nholes = 0;
         }
-        core_free(s->order);
-        s->order = merged;
-        s->norder = s->order_cap = n;
-        memcpy(b->pending, merged, n * sizeof *merged);
-        b->npending = n;
+        for (i = 0; i < nf; i++)
+            sync_update(s->fresh[i]);
     }
     return 0;
 }
@@ -967,7 +1223,7 @@ static void provision_immediate(struct batch *b)
         if (!sc || sc->s.binding_mode != K8S_BIND_IMMEDIATE)
             continue;
         for (size_t a = 0; a < b->nnodes; a++) {
-            const struct snode *na = &b->nodes[a];
+            const struct snode *na = b->nodes[a];
             size_t cnt = 0;
             if (!na->zone || !na->ready)
                 continue;
@@ -976,8 +1232,8 @@ static void provision_immediate(struct batch *b)
                                            na->n.meta.name))
                 continue;
             for (size_t z = 0; z < b->nnodes; z++)
-                if (b->nodes[z].ready && b->nodes[z].zone &&
-                    strcmp(b->nodes[z].zone, na->zone) == 0)
+                if (b->nodes[z]->ready && b->nodes[z]->zone &&
+                    strcmp(b->nodes[z]->zone, na->zone) == 0)
                     cnt++;
             if (cnt > best_n || (cnt == best_n && best && strcmp(na->zone, best) < 0)) {
                 best = na->zone;
@@ -1073,16 +1329,25 @@ static int pod_selects_node(const struct k8s_pod *p, const struct snode *sn)
     return 1;
 }
 
-/* Returns 1 when the node passes; otherwise adds the node's reasons. */
+/* Whether a request of v fits the node's allocatable alloc with used taken. */
+static int res_fits(int64_t v, int64_t alloc, int64_t used)
+{
+    return v <= 0 || (used <= alloc && v <= alloc - used);
+}
+
+/* Returns 1 when the node passes; otherwise adds the node's reasons. This runs per pod per
+ * node: a plain node skips the taint checks, and cpu, memory and pods are plain integers. */
 static int node_fits(const struct spod *sp, const struct snode *sn, const struct claim_use *use,
                      size_t nuse, struct reasons *r)
 {
     char text[256];
     int fits = 1;
 
+    if (sn->plain)
+        goto selectors;
     /* A Node being deleted (a finalizer holds it) takes no new pods, whatever they tolerate. */
     if (sn->n.meta.has_deletion_timestamp) {
-        reasons_add(r, "node(s) were being deleted");
+        r->fixed[R_DELETING]++;
         return 0;
     }
     /* Cordoned and NotReady nodes carry these taints in a real cluster (the node lifecycle
@@ -1092,7 +1357,7 @@ static int node_fits(const struct spod *sp, const struct snode *sn, const struct
         struct k8s_taint t = {(char *)(uintptr_t)"node.kubernetes.io/unschedulable", NULL,
                               K8S_EFFECT_NO_SCHEDULE};
         if (!k8s_tolerates(sp->p.spec.tolerations, sp->p.spec.ntolerations, &t)) {
-            reasons_add(r, "node(s) were unschedulable");
+            r->fixed[R_CORDONED]++;
             return 0;
         }
     }
@@ -1112,38 +1377,35 @@ static int node_fits(const struct spod *sp, const struct snode *sn, const struct
         struct k8s_taint t = {(char *)(uintptr_t)"node.kubernetes.io/not-ready", NULL,
                               K8S_EFFECT_NO_SCHEDULE};
         if (!k8s_tolerates(sp->p.spec.tolerations, sp->p.spec.ntolerations, &t)) {
-            reasons_add(r, "node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
+            r->fixed[R_NOT_READY]++;
             return 0;
         }
     }
+selectors:
     if (!pod_selects_node(&sp->p, sn)) {
-        reasons_add(r, "node(s) didn't match Pod's node affinity/selector");
+        r->fixed[R_SELECTOR]++;
         return 0;
     }
-    for (size_t i = 0; i < sp->p.spec.requests.n; i++) {
+    if (!res_fits(sp->r_cpu, sn->a_cpu, sn->u->cpu)) {
+        r->fixed[R_CPU]++;
+        fits = 0;
+    }
+    if (!res_fits(sp->r_mem, sn->a_mem, sn->u->mem)) {
+        r->fixed[R_MEMORY]++;
+        fits = 0;
+    }
+    if (!res_fits(sp->r_pods, sn->a_pods, sn->u->pods)) {
+        r->fixed[R_PODS]++;
+        fits = 0;
+    }
+    for (size_t i = 0; sp->r_other && i < sp->p.spec.requests.n; i++) {
         const struct k8s_res_qty *q = &sp->p.spec.requests.v[i];
-        int64_t alloc, used;
-        if (q->milli <= 0)
+        if (q->milli <= 0 || strcmp(q->name, "cpu") == 0 || strcmp(q->name, "memory") == 0 ||
+            strcmp(q->name, K8S_RES_PODS) == 0)
             continue;
-        /* The common names from plain integers: this runs per pod per node. */
-        if (strcmp(q->name, "cpu") == 0) {
-            alloc = sn->a_cpu;
-            used = sn->u->cpu;
-        } else if (strcmp(q->name, "memory") == 0) {
-            alloc = sn->a_mem;
-            used = sn->u->mem;
-        } else if (strcmp(q->name, K8S_RES_PODS) == 0) {
-            alloc = sn->a_pods;
-            used = sn->u->pods;
-        } else {
-            alloc = k8s_res_get(&sn->n.allocatable, q->name);
-            used = k8s_res_get(&sn->u->used, q->name);
-        }
-        if (used > alloc || q->milli > alloc - used) {
-            if (strcmp(q->name, K8S_RES_PODS) == 0)
-                core_strlcpy(text, "Too many pods", sizeof text);
-            else
-                snprintf(text, sizeof text, "Insufficient %s", q->name);
+        if (!res_fits(q->milli, k8s_res_get(&sn->n.allocatable, q->name),
+                      k8s_res_get(&sn->u->used, q->name))) {
+            snprintf(text, sizeof text, "Insufficient %s", q->name);
             reasons_add(r, text);
             fits = 0;
         }
@@ -1153,14 +1415,14 @@ static int node_fits(const struct spod *sp, const struct snode *sn, const struct
     for (size_t i = 0; i < nuse; i++) {
         if (use[i].kind == CLAIM_BOUND && use[i].affinity &&
             !k8s_node_selector_matches(use[i].affinity, &sn->n.meta.labels, sn->n.meta.name)) {
-            reasons_add(r, "node(s) had volume node affinity conflict");
+            r->fixed[R_VOLUME_AFFINITY]++;
             return 0;
         }
         if (use[i].kind == CLAIM_WFFC &&
             (!sn->zone || (use[i].affinity && !k8s_node_selector_matches(
                                                   use[i].affinity, &sn->n.meta.labels,
                                                   sn->n.meta.name)))) {
-            reasons_add(r, "node(s) didn't find available persistent volumes to bind");
+            r->fixed[R_VOLUME_BIND]++;
             return 0;
         }
     }
@@ -1170,8 +1432,8 @@ static int node_fits(const struct spod *sp, const struct snode *sn, const struct
 /* Least-requested score in [0, 1]: the mean free fraction of cpu and memory after placing. */
 static double node_score(const struct spod *sp, const struct snode *sn)
 {
-    int64_t cpu = k8s_res_get(&sp->p.spec.requests, "cpu");
-    int64_t mem = k8s_res_get(&sp->p.spec.requests, "memory");
+    int64_t cpu = sp->r_cpu;
+    int64_t mem = sp->r_mem;
     int64_t acpu = sn->a_cpu;
     int64_t amem = sn->a_mem;
     double s = 0;
@@ -1188,8 +1450,11 @@ static double node_score(const struct spod *sp, const struct snode *sn)
 /* Writing the outcome                                                                         */
 /* ------------------------------------------------------------------------------------------ */
 
-/* PodScheduled=False/Unschedulable with msg, unless the pod already says exactly that. */
-static void mark_unschedulable(struct batch *b, struct spod *sp, const char *msg)
+/* PodScheduled=False/Unschedulable with msg (whose reason set is shape), unless the pod
+ * already says exactly that, or says the same reasons with other counts and was written less
+ * than REFRESH ago, or its backoff has not passed. */
+static void mark_unschedulable(struct batch *b, struct spod *sp, const char *msg,
+                               uint64_t shape)
 {
     struct sim_cluster *c = b->s->c;
     const struct k8s_condition *cur =
@@ -1212,6 +1477,11 @@ static void mark_unschedulable(struct batch *b, struct spod *sp, const char *msg
         if (sp->cond_writes && now - sp->cond_at < backoff)
             return; /* kube-scheduler would not have retried the pod yet */
         if (cur->message && strcmp(cur->message, msg) == 0)
+            return;
+        /* Only the node counts moved (nodes came or went, others filled up): kube-scheduler
+         * would rewrite it, but at thousands of pods and nodes that is a write per pod per
+         * Node change, all notified to every watcher. */
+        if (sp->cur_shape == shape && now - sp->cond_at < REFRESH)
             return;
     } else {
         sp->cond_writes = 0;
@@ -1289,9 +1559,74 @@ static const char *pod_sig(struct sched *s, struct spod *sp)
 
 static void memo_put(struct batch *b, struct pclass *pc, const char *msg)
 {
-    pc->memo_batch = b->s->batches + 1;
+    pc->memo_batch = b->id;
     pc->memo_gen = b->gen;
     core_strlcpy(pc->msg, msg, sizeof pc->msg);
+    pc->msg_shape = msg_shape(msg);
+}
+
+/* The class's members not in sync, after the one at b->pos found the class fits nowhere (and
+ * its shape is unchanged): they get its message. Members before b->pos were tried by this
+ * batch already. */
+static void class_sync(struct batch *b, struct pclass *pc)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < pc->nunsynced; i++) {
+        struct spod *sp = pc->unsynced[i];
+        if (!sp)
+            continue;
+        if (sp->is_pending && sp->order_pos && sp->order_pos - 1 > b->pos) {
+            mark_unschedulable(b, sp, pc->msg, pc->msg_shape);
+            if (sp->cur_shape && sp->cur_shape == pc->shape) {
+                sp->us_pos = 0;
+                continue;
+            }
+        } else if (!sp->is_pending) {
+            sp->us_pos = 0;
+            continue;
+        }
+        pc->unsynced[k++] = sp;
+        sp->us_pos = k;
+    }
+    pc->nunsynced = k;
+}
+
+/* A member of pc fit nowhere with msg: the first in this batch decides whether the rest are
+ * all looked at (the reason set changed, or REFRESH passed) or only the unsynced ones. */
+static void class_unschedulable(struct batch *b, struct spod *sp, struct pclass *pc)
+{
+    if (pc->dead_batch != b->id) {
+        pc->dead_batch = b->id;
+        pc->full = pc->msg_shape != pc->shape || b->now - pc->pub_at >= REFRESH;
+        if (pc->full) {
+            pc->shape = pc->msg_shape;
+            pc->pub_at = b->now;
+        }
+        mark_unschedulable(b, sp, pc->msg, pc->msg_shape);
+        sync_update(sp);
+        if (!pc->full)
+            class_sync(b, pc);
+        return;
+    }
+    mark_unschedulable(b, sp, pc->msg, pc->msg_shape);
+    sync_update(sp);
+}
+
+/* Records a node where a member of pc fit; out of memory, the class's next member scans
+ * every node again. */
+static void fit_add(struct pclass *pc, size_t i)
+{
+    if (pc->nfit == pc->fit_cap) {
+        size_t cap = pc->fit_cap * 2 + 16;
+        size_t *nv = core_realloc(pc->fit, cap * sizeof *nv);
+        if (!nv) {
+            pc->fit_batch = 0;
+            return;
+        }
+        pc->fit = nv;
+        pc->fit_cap = cap;
+    }
+    pc->fit[pc->nfit++] = i;
 }
 
 static void schedule_one(struct batch *b, struct spod *sp)
@@ -1314,46 +1649,82 @@ static void schedule_one(struct batch *b, struct spod *sp)
         goto done;
     if (rc == 1) {
         snprintf(msg, sizeof msg, "0/%zu nodes are available: %s.", b->nnodes, pre);
-        mark_unschedulable(b, sp, msg);
+        mark_unschedulable(b, sp, msg, msg_shape(msg));
         goto done;
     }
     if (!nuse && pod_sig(b->s, sp) && sp->cls) {
-        const struct pclass *pc = sp->cls;
-        if (pc->memo_batch == b->s->batches + 1 && pc->memo_gen == b->gen) {
-            mark_unschedulable(b, sp, pc->msg);
+        struct pclass *pc = sp->cls;
+        if (pc->memo_batch == b->id && pc->memo_gen == b->gen) {
+            class_unschedulable(b, sp, pc);
             goto done;
         }
     }
     r = core_calloc(1, sizeof *r);
     if (!r)
         goto done;
+    /* A class's later members in this batch need look only where an earlier one fit: free
+     * capacity only shrinks within a batch. When none fits any more, the full scan below
+     * gives the message. */
+    if (!nuse && sp->cls && sp->cls->fit_batch == b->id) {
+        struct pclass *pc = sp->cls;
+        size_t k = 0;
+        for (size_t j = 0; j < pc->nfit; j++) {
+            size_t i = pc->fit[j];
+            const struct snode *sn = b->nodes[i];
+            double s;
+            if (!node_fits(sp, sn, NULL, 0, r))
+                continue;
+            pc->fit[k++] = i;
+            s = node_score(sp, sn);
+            if (best == SIZE_MAX || s > best_score ||
+                (s == best_score && strcmp(sn->n.meta.name, b->nodes[best]->n.meta.name) < 0)) {
+                best = i;
+                best_score = s;
+            }
+        }
+        pc->nfit = k;
+        if (best != SIZE_MAX)
+            goto chosen;
+        memset(r, 0, sizeof *r);
+    }
+    if (!nuse && sp->cls) {
+        sp->cls->fit_batch = b->id;
+        sp->cls->nfit = 0;
+    }
     for (size_t i = 0; i < b->nnodes; i++) {
+        const struct snode *sn = b->nodes[i];
         double s;
-        if (!node_fits(sp, &b->nodes[i], use, nuse, r))
+        if (!node_fits(sp, sn, use, nuse, r))
             continue;
-        s = node_score(sp, &b->nodes[i]);
+        if (!nuse && sp->cls)
+            fit_add(sp->cls, i);
+        s = node_score(sp, sn);
         if (best == SIZE_MAX || s > best_score ||
-            (s == best_score && strcmp(b->nodes[i].n.meta.name, b->nodes[best].n.meta.name) < 0)) {
+            (s == best_score && strcmp(sn->n.meta.name, b->nodes[best]->n.meta.name) < 0)) {
             best = i;
             best_score = s;
         }
     }
+chosen:
     if (best == SIZE_MAX) {
         reasons_message(r, b->nnodes, msg, sizeof msg);
-        mark_unschedulable(b, sp, msg);
-        if (!nuse && sp->cls)
+        if (!nuse && sp->cls) {
             memo_put(b, sp->cls, msg);
+            class_unschedulable(b, sp, sp->cls);
+        } else {
+            mark_unschedulable(b, sp, msg, msg_shape(msg));
+        }
         goto done;
     }
     for (size_t i = 0; i < nuse; i++) {
         if (use[i].kind != CLAIM_WFFC || !pvc_unbound(&b->pvcs[use[i].pvc].p))
             continue; /* two volumes of the pod naming one claim: provisioned once */
-        if (provision(b, &b->pvcs[use[i].pvc], use[i].sc, b->nodes[best].zone,
-                      b->nodes[best].n.meta.name, NULL) != 0)
+        if (provision(b, &b->pvcs[use[i].pvc], use[i].sc, b->nodes[best]->zone,
+                      b->nodes[best]->n.meta.name, NULL) != 0)
             goto done; /* retried by the next batch */
     }
     if (sim_kube_store_bind(c->kube, sp->p.meta.ns, sp->p.meta.name,
-                            b->nodes[best].n.meta.name, NULL) != 0)
+                            b->nodes[best]->n.meta.name, NULL) != 0)
         goto done;
     c->stats.pods_bound++;
     b->gen++;
@@ -1362,8 +1733,10 @@ static void schedule_one(struct batch *b, struct spod *sp)
     sp->assumed = 1;
     (void)core_map_del(b->s->pending, key_of(sp, key, sizeof key));
     sp->is_pending = 0;
+    order_drop(b->s, sp);
+    unsynced_drop(sp);
     pod_uncount(b->s, sp);
-    if (pod_count(b->s, sp, b->nodes[best].n.meta.name) != 0)
+    if (pod_count(b->s, sp, b->nodes[best]->n.meta.name) != 0)
         b->stop = 1;
 done:
     core_free(r);
@@ -1375,13 +1748,30 @@ static void run_batch(struct sched *s)
     struct batch b;
     memset(&b, 0, sizeof b);
     b.s = s;
+    b.id = s->batches + 1;
+    b.now = core_loop_now(s->c->loop);
     if (load_nodes(&b, NULL) != 0 || load_pvcs(&b, NULL) != 0 || load_pods(&b, NULL) != 0) {
         batch_cleanup(&b); /* out of memory: the next change kicks another batch */
         return;
     }
     provision_immediate(&b);
-    for (size_t i = 0; i < b.npending && !b.stop; i++)
-        schedule_one(&b, b.pending[i]);
+    /* Pods are bound in the loop (their places become holes); the order itself changes only
+     * in load_pods: events are delivered from a loop timer, never during a batch. */
+    for (size_t i = 0; i < s->norder && !b.stop; i++) {
+        const struct oent *e = &s->order[i];
+        if (!e->sp || (e->cls && e->cls->dead_batch == b.id && !e->cls->full))
+            continue;
+        b.pos = i;
+        schedule_one(&b, e->sp);
+    }
+    if (b.stop) {
+        /* Members after the cut were not looked at: no class may pass over them. */
+        size_t it = 0;
+        const char *key;
+        void *val;
+        while (core_map_next(s->classes, &it, &key, &val))
+            ((struct pclass *)val)->shape = 0;
+    }
     s->batches++;
     batch_cleanup(&b);
 }

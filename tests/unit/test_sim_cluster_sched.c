@@ -351,6 +351,252 @@ static void test_least_requested_spreads(void)
     fx_close(&f);
 }
 
+/* ---- scale: equivalence classes, stable messages --------------------------------------------- */
+
+/* The pod's metadata.resourceVersion, copied ("" when the pod does not exist). */
+static const char *rv_of(struct fx *f, const char *pod, char *out, size_t outsz)
+{
+    json_t *p = get(f, "pods", "default", pod);
+    const char *v = json_string_value(
+        json_object_get(json_object_get(p, "metadata"), "resourceVersion"));
+    core_strlcpy(out, v ? v : "", outsz);
+    json_decref(p);
+    return out;
+}
+
+/* An Unschedulable message whose counts alone would change (more nodes, the same reasons) is
+ * not rewritten until 5 minutes (kube-scheduler's podMaxInUnschedulablePodsDuration) have
+ * passed since its last write; a pod joining the class meanwhile gets the current counts; a
+ * new reason is written at once once the backoff has passed. */
+static void test_unschedulable_counts_only_kept(void)
+{
+    struct fx f;
+    char buf[512], rv0[64], rv1[64], name[16];
+
+    fx_open(&f);
+    mk_node(&f, "node-a", ZA, 1, 8);
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "big-%d", i);
+        mk_pod(&f, name, "4", "");
+    }
+    run_for(&f, S(1));
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "big-%d", i);
+        ASSERT_STR(unsched_msg(&f, name, buf, sizeof buf),
+                   "0/1 nodes are available: 1 Insufficient cpu.");
+    }
+    CU_ASSERT_EQUAL(stats(&f).pods_unschedulable, 3);
+    rv_of(&f, "big-0", rv0, sizeof rv0);
+
+    /* Two more nodes, no more room: the same reason, other counts. */
+    mk_node(&f, "node-b", ZB, 1, 8);
+    mk_node(&f, "node-c", ZC, 1, 8);
+    run_for(&f, S(30));
+    ASSERT_STR(unsched_msg(&f, "big-0", buf, sizeof buf),
+               "0/1 nodes are available: 1 Insufficient cpu.");
+    ASSERT_STR(rv_of(&f, "big-0", rv1, sizeof rv1), rv0);
+    CU_ASSERT_EQUAL(stats(&f).pods_unschedulable, 3);
+
+    /* A newcomer of the same spec is marked with today's counts; the others stay. */
+    mk_pod(&f, "big-3", "4", "");
+    run_for(&f, S(1));
+    ASSERT_STR(unsched_msg(&f, "big-3", buf, sizeof buf),
+               "0/3 nodes are available: 3 Insufficient cpu.");
+    ASSERT_STR(unsched_msg(&f, "big-2", buf, sizeof buf),
+               "0/1 nodes are available: 1 Insufficient cpu.");
+    CU_ASSERT_EQUAL(stats(&f).pods_unschedulable, 4);
+
+    /* Five minutes on, the next batch brings every member's counts up to date. */
+    run_for(&f, S(320));
+    mk_node(&f, "node-d", ZA, 1, 8);
+    run_for(&f, S(1));
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "big-%d", i);
+        ASSERT_STR(unsched_msg(&f, name, buf, sizeof buf),
+                   "0/4 nodes are available: 4 Insufficient cpu.");
+    }
+    CU_ASSERT_EQUAL(stats(&f).pods_unschedulable, 8);
+
+    /* A new reason (a NotReady node) is a new message, without waiting for the refresh. */
+    run_for(&f, S(15));
+    mk_node_full(&f, "node-e", ZB, 8, "16Gi", 0, "", "[]");
+    run_for(&f, S(1));
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "big-%d", i);
+        ASSERT_STR(unsched_msg(&f, name, buf, sizeof buf),
+                   "0/5 nodes are available: 1 node(s) had untolerated taint "
+                   "{node.kubernetes.io/not-ready: }, 4 Insufficient cpu.");
+    }
+    CU_ASSERT_EQUAL(stats(&f).pods_unschedulable, 12);
+    CU_ASSERT_EQUAL(stats(&f).pods_bound, 0);
+    fx_close(&f);
+}
+
+/* A reference scheduler for the mixed fixture: creation (name) order, filters Ready, the one
+ * NoSchedule taint, cpu / memory / pods; least requested wins, ties by name. Every pod there
+ * asks for cpu and memory, so the non-zero defaults play no part. */
+struct ref_node {
+    const char *name;
+    int64_t acpu, amem, apods, cpu, mem, pods;
+    int ready, tainted;
+};
+struct ref_pod {
+    char name[16];
+    int64_t cpu, mem;
+    int tolerates;
+    int node; /* index, or -1 */
+};
+
+static double ref_score(const struct ref_node *n, const struct ref_pod *p)
+{
+    int64_t cpu = p->cpu + n->cpu, mem = p->mem + n->mem;
+    double s = 0;
+    if (n->acpu > 0 && cpu < n->acpu)
+        s += (double)(n->acpu - cpu) / (double)n->acpu;
+    if (n->amem > 0 && mem < n->amem)
+        s += (double)(n->amem - mem) / (double)n->amem;
+    return s / 2.0;
+}
+
+static void ref_schedule(struct ref_node *n, size_t nn, struct ref_pod *p, size_t np)
+{
+    for (size_t i = 0; i < np; i++) {
+        int best = -1;
+        double best_s = -1;
+        if (p[i].node >= 0)
+            continue;
+        for (size_t j = 0; j < nn; j++) {
+            double s;
+            if (!n[j].ready || (n[j].tainted && !p[i].tolerates) ||
+                n[j].cpu + p[i].cpu > n[j].acpu || n[j].mem + p[i].mem > n[j].amem ||
+                n[j].pods + 1000 > n[j].apods)
+                continue;
+            s = ref_score(&n[j], &p[i]);
+            if (best < 0 || s > best_s || (s == best_s && strcmp(n[j].name, n[best].name) < 0)) {
+                best = (int)j;
+                best_s = s;
+            }
+        }
+        if (best >= 0) {
+            p[i].node = best;
+            n[best].cpu += p[i].cpu;
+            n[best].mem += p[i].mem;
+            n[best].pods += 1000;
+        }
+    }
+}
+
+#define GI(x) ((int64_t)(x) * 1024 * 1024 * 1024 * 1000)
+#define MI(x) ((int64_t)(x) * 1024 * 1024 * 1000)
+
+/* Several classes of equivalent pods interleaved in creation order, nodes that differ in size,
+ * readiness and taints, over two batches: every pod lands where the reference puts it (the
+ * class memo, the per-class list of nodes that fit and the passes over classes that fit
+ * nowhere change the work, not the decisions), and no node is overcommitted. */
+static void test_mixed_classes_match_reference(void)
+{
+    static const char tol[] = "\"tolerations\":[{\"key\":\"dedicated\",\"operator\":\"Equal\","
+                              "\"value\":\"gpu\",\"effect\":\"NoSchedule\"}]";
+    struct ref_node n[] = {
+        {"n-a", 4000, GI(8), 110000, 0, 0, 0, 1, 0},
+        {"n-b", 2000, GI(8), 110000, 0, 0, 0, 1, 0},
+        {"n-c", 3000, GI(1), 110000, 0, 0, 0, 1, 0},
+        {"n-d", 8000, GI(32), 110000, 0, 0, 0, 0, 0},
+        {"n-e", 4000, GI(16), 110000, 0, 0, 0, 1, 1},
+        {"n-f", 6000, GI(8), 110000, 0, 0, 0, 1, 0},
+    };
+    struct ref_pod p[24];
+    struct fx f;
+    char buf[64];
+    unsigned bound = 0, want_bound = 0;
+
+    fx_open(&f);
+    mk_node(&f, "n-a", ZA, 4, 8);
+    mk_node(&f, "n-b", ZB, 2, 8);
+    mk_node_full(&f, "n-c", ZC, 3, "1Gi", 1, "", "[]");
+    mk_node_full(&f, "n-d", ZA, 8, "32Gi", 0, "", "[]");
+    mk_node_full(&f, "n-e", ZB, 4, "16Gi", 1, "",
+                 "[{\"key\":\"dedicated\",\"value\":\"gpu\",\"effect\":\"NoSchedule\"}]");
+    for (unsigned i = 0; i < 24; i++) {
+        static const char *const cpu[6] = {"700m", "500m", "700m", "3", "700m", "500m"};
+        static const int64_t milli[6] = {700, 500, 700, 3000, 700, 500};
+        unsigned k = i % 6;
+        snprintf(p[i].name, sizeof p[i].name, "p%02u", i);
+        p[i].cpu = milli[k];
+        p[i].mem = MI(256);
+        p[i].tolerates = k == 1 || k == 5;
+        p[i].node = -1;
+        mk_pod(&f, p[i].name, cpu[k], p[i].tolerates ? tol : "");
+    }
+    run_for(&f, S(1));
+    ref_schedule(n, 5, p, 24);
+    for (int i = 0; i < 24; i++)
+        ASSERT_STR(node_of(&f, p[i].name, buf, sizeof buf), p[i].node >= 0 ? n[p[i].node].name : "");
+
+    /* A sixth node: the pods still pending get another batch, in the same order. */
+    mk_node(&f, "n-f", ZC, 6, 8);
+    run_for(&f, S(1));
+    ref_schedule(n, 6, p, 24);
+    for (int i = 0; i < 24; i++) {
+        ASSERT_STR(node_of(&f, p[i].name, buf, sizeof buf), p[i].node >= 0 ? n[p[i].node].name : "");
+        if (p[i].node >= 0)
+            want_bound++;
+        if (buf[0])
+            bound++;
+    }
+    CU_ASSERT_EQUAL(bound, want_bound);
+    CU_ASSERT(want_bound > 8 && want_bound < 24); /* the fixture is a mix of both */
+    CU_ASSERT_EQUAL(stats(&f).pods_bound, want_bound);
+    for (size_t j = 0; j < 6; j++)
+        CU_ASSERT(n[j].cpu <= n[j].acpu && n[j].mem <= n[j].amem);
+    /* Pods left: each says why, with the six nodes counted. */
+    for (int i = 0; i < 24; i++)
+        if (p[i].node < 0) {
+            char msg[512];
+            unsched_msg(&f, p[i].name, msg, sizeof msg);
+            CU_ASSERT(strncmp(msg, "0/", 2) == 0);
+        }
+    fx_close(&f);
+}
+
+/* Pending pods deleted from the middle of the order (its holes, the class's unsynced list),
+ * then room for some: the rest bind in creation order, a newcomer of the class is marked. */
+static void test_pending_deleted_then_room(void)
+{
+    struct fx f;
+    char buf[512], name[16];
+
+    fx_open(&f);
+    mk_node(&f, "node-a", ZA, 1, 8);
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof name, "q%d", i);
+        mk_pod(&f, name, "2", "");
+    }
+    run_for(&f, S(1));
+    ASSERT_STR(unsched_msg(&f, "q4", buf, sizeof buf),
+               "0/1 nodes are available: 1 Insufficient cpu.");
+    CU_ASSERT_EQUAL(sim_kube_delete(f.k, "pods", "default", "q1", NULL), 0);
+    CU_ASSERT_EQUAL(sim_kube_delete(f.k, "pods", "default", "q4", NULL), 0);
+    run_for(&f, S(1));
+    mk_node(&f, "node-big", ZB, 6, 16); /* three of the four left */
+    run_for(&f, S(1));
+    ASSERT_STR(node_of(&f, "q0", buf, sizeof buf), "node-big");
+    ASSERT_STR(node_of(&f, "q1", buf, sizeof buf), "(gone)");
+    ASSERT_STR(node_of(&f, "q2", buf, sizeof buf), "node-big");
+    ASSERT_STR(node_of(&f, "q3", buf, sizeof buf), "node-big");
+    ASSERT_STR(node_of(&f, "q4", buf, sizeof buf), "(gone)");
+    ASSERT_STR(node_of(&f, "q5", buf, sizeof buf), "");
+    CU_ASSERT_EQUAL(stats(&f).pods_bound, 3);
+    /* q5 keeps its first message (the counts alone changed); a newcomer gets today's. */
+    ASSERT_STR(unsched_msg(&f, "q5", buf, sizeof buf),
+               "0/1 nodes are available: 1 Insufficient cpu.");
+    mk_pod(&f, "q6", "2", "");
+    run_for(&f, S(1));
+    ASSERT_STR(unsched_msg(&f, "q6", buf, sizeof buf),
+               "0/2 nodes are available: 2 Insufficient cpu.");
+    fx_close(&f);
+}
+
 /* ---- volumes ------------------------------------------------------------------------------- */
 
 static const char *pv_zone(const json_t *pv, const char *key)
@@ -820,6 +1066,9 @@ TESTS_SUITE(sim_cluster_sched, "sim_cluster_sched", NULL, NULL,
             TESTS_CASE(test_init_containers_and_extended_resources),
             TESTS_CASE(test_node_selector_and_affinity), TESTS_CASE(test_taints_and_tolerations),
             TESTS_CASE(test_least_requested_spreads),
+            TESTS_CASE(test_unschedulable_counts_only_kept),
+            TESTS_CASE(test_mixed_classes_match_reference),
+            TESTS_CASE(test_pending_deleted_then_room),
             TESTS_CASE(test_wffc_provisions_in_node_zone),
             TESTS_CASE(test_wffc_allowed_topologies), TESTS_CASE(test_immediate_class),
             TESTS_CASE(test_missing_and_deleting_pvc),

@@ -12,7 +12,10 @@
  *    keeping max) carry metadata.resourceVersion, so a concurrent change is a 409, after
  *    which the pool is re-read, the checks run again and the write is retried once.
  *  - Requests are synchronous from the caller's view: each runs the loop until its answer or
- *    a deadline (PW_WAIT_S), so the command never hangs on an unreachable server.
+ *    a deadline (PW_WAIT_S; STOKER_PREWARM_WAIT_S, 1..3600, overrides it, so tests reach the
+ *    timeout quickly), so the command never hangs on an unreachable server. The answer lands
+ *    in the waiting frame: when the deadline passes first, the client is freed at once (its
+ *    requests complete, cancelled, while that frame still lives) and no request follows.
  *  - advise's arithmetic is prewarm_advise's; this file only picks the candidates, fills the
  *    timing from the simulator's boot model (so advice and simulation agree) and prints.
  */
@@ -35,6 +38,7 @@
 #define PW_NAME_MAX 63            /* the CRD's bound on a schedule name */
 #define PW_OBJ_NAME_MAX 253
 #define PW_WAIT_S 60              /* one request, including the client's own retries */
+#define PW_WAIT_MAX_S 3600
 #define PW_REQ_TIMEOUT_S 20
 #define PW_MAX_TYPES 100          /* candidates taken from prewarm_types */
 #define PW_MAX_TYPE_FLAGS 64      /* names in --types */
@@ -301,7 +305,8 @@ struct pw_kube {
     struct core_http_transport *t;
     struct aws_creds_provider *creds;
     struct k8s_auth *auth;
-    struct k8s_client *client;
+    struct k8s_client *client;  /* NULL once abandoned after a timeout */
+    core_ns wait;               /* the deadline of one request */
 };
 
 struct pw_wait {
@@ -346,6 +351,17 @@ static int kube_open(struct pw_kube *k, const char *sub, const struct pw_args *a
         kube_close(k);
         return CLI_EXIT_USAGE;
     }
+    {
+        const char *v = aws_env_get(NULL, "STOKER_PREWARM_WAIT_S");
+        int64_t secs = PW_WAIT_S;
+        if (v && core_parse_i64(v, 1, PW_WAIT_MAX_S, &secs) != 0) {
+            fprintf(errout, "stoker prewarm %s: STOKER_PREWARM_WAIT_S: expected seconds, "
+                    "1..%d\n", sub, PW_WAIT_MAX_S);
+            kube_close(k);
+            return CLI_EXIT_USAGE;
+        }
+        k->wait = (core_ns)secs * CORE_NS_PER_S;
+    }
     o.timeout = (core_ns)PW_REQ_TIMEOUT_S * CORE_NS_PER_S;
     o.max_retries = 2;
     k->clock = core_clock_real_new();
@@ -383,24 +399,37 @@ static void on_answer(void *ud, int rc, json_t *obj, const struct core_err *err)
     }
 }
 
-/* Waits for a request started with on_answer(w). 0 with w->obj (may be NULL), or the error. */
+/* Waits for a request started with on_answer(w). 0 with w->obj (may be NULL), or the error.
+ * When no answer came, the request is still in flight and would answer into w after this frame
+ * is gone: freeing the client completes it now (cancelled), while w lives. */
 static int kube_wait(struct pw_kube *k, struct pw_wait *w, struct core_err *err)
 {
     struct core_err lerr;
 
     core_err_clear(&lerr);
-    if (core_loop_run_until(k->loop, &w->done,
-                            core_loop_now(k->loop) + (core_ns)PW_WAIT_S * CORE_NS_PER_S,
-                            &lerr) != 0 || !w->done)
-        return core_err_set(err, CORE_E_TIMEOUT, "%s: %s",
-                            k->kc.server ? k->kc.server : "API server",
-                            core_loop_stopping(k->loop) ? "interrupted"
-                                                        : "no answer in time");
+    if (core_loop_run_until(k->loop, &w->done, core_loop_now(k->loop) + k->wait, &lerr) != 0 ||
+        !w->done) {
+        int rc = core_err_set(err, CORE_E_TIMEOUT, "%s: %s",
+                              k->kc.server ? k->kc.server : "API server",
+                              core_loop_stopping(k->loop) ? "interrupted"
+                                                          : "no answer in time");
+        k8s_client_free(k->client);
+        k->client = NULL;
+        json_decref(w->obj);
+        w->obj = NULL;
+        return rc;
+    }
     if (w->rc != 0) {
         *err = w->err;
         return w->rc;
     }
     return 0;
+}
+
+static int abandoned(struct core_err *err)
+{
+    return core_err_set(err, CORE_E_CANCELLED,
+                        "the API server connection was given up after an earlier timeout");
 }
 
 /* GETs one object (resource res, cluster-scoped) into *obj (owned). */
@@ -411,6 +440,8 @@ static int kube_get(struct pw_kube *k, const struct k8s_resource *res, const cha
     int rc;
 
     memset(&w, 0, sizeof w);
+    if (!k->client)
+        return abandoned(err);
     if ((rc = k8s_get(k->client, res, NULL, name, on_answer, &w, err)) != 0)
         return rc;
     if ((rc = kube_wait(k, &w, err)) != 0)
@@ -431,6 +462,8 @@ static int kube_patch(struct pw_kube *k, const char *name, const json_t *patch,
     int rc;
 
     memset(&w, 0, sizeof w);
+    if (!k->client)
+        return abandoned(err);
     if ((rc = k8s_patch(k->client, &k8s_res_warmpools, NULL, name, NULL, K8S_PATCH_MERGE, patch,
                         on_answer, &w, err)) != 0)
         return rc;

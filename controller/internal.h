@@ -255,6 +255,18 @@ void controller_warmpool_invalid(struct controller *c, const char *key,
  * strings from under it. *out NULL when *n is 0. */
 int controller_warmpool_free(struct controller *c, struct launcher_warm **out,
                              size_t *n) CORE_NODISCARD;
+/* The scheduler paired the free warm instance `id` with NodeClaim `nodeclaim`, whose create is
+ * about to be sent (provision.c, before k8s_create). Until the NodeClaim shows up in the
+ * informer (then its stoker.dev/warm-instance annotation keeps the instance out of the free
+ * list), CONTROLLER_WARM_RESERVE_TTL passes, or controller_warmpool_unreserve (the create
+ * failed), controller_warmpool_free leaves the instance out and its pool treats it as claimed;
+ * the pool also terminates nothing until a snapshot taken after this pairing answers. 0, or
+ * CORE_E_NOMEM (then do not create the NodeClaim with that warm instance). */
+#define CONTROLLER_WARM_RESERVE_TTL ((core_ns)120 * CORE_NS_PER_S)
+int controller_warmpool_reserve(struct controller *c, const char *id,
+                                const char *nodeclaim) CORE_NODISCARD;
+/* Ends the reservation of id for nodeclaim (no-op when another NodeClaim holds it). */
+void controller_warmpool_unreserve(struct controller *c, const char *id, const char *nodeclaim);
 /* One pool's figures for the metrics (as of its last reconcile). */
 struct controller_warmpool_info {
     const char *name;               /* borrowed until the next loop turn */

@@ -74,6 +74,8 @@ struct controller_launch {
     struct job *pending;           /* jobs whose kick timer has not fired */
     int gc_running;
     unsigned long warmup_seq;      /* makes each warm-up's ClientToken unique */
+    struct core_map *warm_jobs;    /* instance id -> char * (NodeClaim name): warm jobs in
+                                      flight, so one instance is never claimed by two */
 };
 
 static void job_unlink(struct controller_launch *L, struct job *j)
@@ -115,7 +117,9 @@ static int job_kick(struct controller *c, struct job *j, struct core_err *err)
 int controller_launch_init(struct controller *c, struct core_err *err)
 {
     struct controller_launch *L = core_calloc(1, sizeof *L);
-    if (!L || !(L->templates = core_map_new())) {
+    if (!L || !(L->templates = core_map_new()) || !(L->warm_jobs = core_map_new())) {
+        if (L)
+            core_map_free(L->templates);
         core_free(L);
         return core_err_set(err, CORE_E_NOMEM, "launch: out of memory");
     }
@@ -141,6 +145,10 @@ void controller_launch_cleanup(struct controller *c)
     while (core_map_next(L->templates, &it, &k, &v))
         core_free(v);
     core_map_free(L->templates);
+    it = 0;
+    while (core_map_next(L->warm_jobs, &it, &k, &v))
+        core_free(v);
+    core_map_free(L->warm_jobs);
     core_free(L);
     c->launch = NULL;
 }
@@ -1312,6 +1320,7 @@ struct warm {
     void *ud;
     char nodeclaim[256];
     char instance_id[32];
+    int owner;                     /* holds instance_id in L->warm_jobs */
     int prep_rc;
     struct core_err prep_err;
     /* Copies of the NodeClaim and class facts the user data needs. */
@@ -1367,6 +1376,10 @@ static void warm_free(struct job *j)
 
 static void warm_finish(struct controller *c, struct warm *x, int rc, const struct core_err *err)
 {
+    if (x->owner && c->launch) {
+        core_free(core_map_del(c->launch->warm_jobs, x->instance_id));
+        x->owner = 0;
+    }
     if (rc == 0) {
         c->stats.launches_warm++;
         controller_log(c, CORE_LOG_INFO, COMPONENT, x->nodeclaim, "started warm instance",
@@ -1473,7 +1486,7 @@ static void warm_start(struct controller *c, struct warm *x)
     struct core_err err;
     int rc;
     if (!controller_may_act(c)) {
-        warm_fail(c, x, CORE_E_STATE, "not acting");
+        warm_fail(c, x, CORE_E_CANCELLED, "not acting");
         return;
     }
     ids[0] = x->instance_id;
@@ -1524,7 +1537,7 @@ static void on_warm_modified(void *ud, int rc, const struct core_err *err)
         return;
     }
     if (!controller_may_act(c)) {
-        warm_fail(c, x, CORE_E_STATE, "not acting");
+        warm_fail(c, x, CORE_E_CANCELLED, "not acting");
         return;
     }
     ids[0] = x->instance_id;
@@ -1615,7 +1628,7 @@ static void on_warm_described(void *ud, int rc, const struct aws_ec2_instances *
         return;
     }
     if (!controller_may_act(c)) {
-        warm_fail(c, x, CORE_E_STATE, "not acting");
+        warm_fail(c, x, CORE_E_CANCELLED, "not acting");
         return;
     }
     memset(&req, 0, sizeof req);
@@ -1676,8 +1689,15 @@ static int warm_new(struct controller *c, const struct k8s_nodeclaim *nc, const 
                  sizeof x->class_name);
     cls = nodeclass_get(c, x->class_name);
     core_err_clear(&x->prep_err);
+    const char *holder = core_map_get(c->launch->warm_jobs, id, NULL);
     if (!controller_may_act(c)) {
-        x->prep_rc = core_err_set(&x->prep_err, CORE_E_STATE, "launch: not acting");
+        x->prep_rc = core_err_set(&x->prep_err, CORE_E_CANCELLED, "launch: not acting");
+    } else if (holder && strcmp(holder, x->nodeclaim) != 0) {
+        /* Another NodeClaim's warm job holds this instance now: neither describes it as
+         * untagged and both start it. Nothing is asked of EC2 for this one. */
+        x->prep_rc = core_err_set(&x->prep_err, CORE_E_STATE,
+                                  "launch: warm instance %s: claimed by another NodeClaim (%s)",
+                                  id, holder);
     } else if (strlen(id) >= sizeof x->instance_id || strncmp(id, "i-", 2) != 0) {
         x->prep_rc =
             core_err_set(&x->prep_err, CORE_E_STATE, "launch: bad warm instance id %s", id);
@@ -1708,6 +1728,16 @@ static int warm_new(struct controller *c, const struct k8s_nodeclaim *nc, const 
     if ((rc = job_kick(c, &x->j, err)) != 0) {
         warm_free(&x->j);
         return rc;
+    }
+    if (!x->prep_rc && !holder) {
+        char *name = core_strdup(x->nodeclaim);
+        if (!name || core_map_set(c->launch->warm_jobs, x->instance_id, name, NULL) != 0) {
+            /* Kicked already: the job fails from the loop instead of running unguarded. */
+            core_free(name);
+            x->prep_rc = core_err_set(&x->prep_err, CORE_E_NOMEM, "launch: out of memory");
+        } else {
+            x->owner = 1;
+        }
     }
     return 0;
 }

@@ -21,6 +21,9 @@
  *      stoker_warmpool_bounds{warmpool,bound}           gauge: the min and max in force
  *      stoker_warmpool_idle_cost_usd_per_hour{warmpool} gauge: what the pool costs while idle
  *      stoker_warmpool_actions_total{warmpool,action}   counter: launch, terminate, hibernate
+ *    only while this replica leads (a follower's figures are its last term's). Cluster-wide:
+ *    stoker_warm_launches_total and stoker_warm_terminations_total (the pools' own
+ *    terminations; the orphan sweep's count in stoker_orphans_terminated_total).
  */
 #include "controller/internal.h"
 
@@ -324,8 +327,15 @@ static int counters(const struct controller_stats *st, struct core_buf *b)
          st->initialized},
         {"stoker_liveness_deleted_total",
          "NodeClaims deleted for not launching or registering in time.", st->liveness_deleted},
-        {"stoker_orphans_terminated_total", "Instances terminated for having no NodeClaim.",
+        {"stoker_orphans_terminated_total",
+         "Instances terminated for having no NodeClaim (or no WarmPool).",
          st->orphans_terminated},
+        {"stoker_warm_launches_total", "Warm-up launches (CreateFleet for a WarmPool).",
+         st->warm_launches},
+        {"stoker_warm_terminations_total",
+         "Warm-pool instances terminated by their pool's plan (scale-in, rotation, failed "
+         "warm-ups).",
+         st->warm_terminations},
         {"stoker_ec2_calls_total", "EC2 calls the controller issued.", st->ec2_calls},
     };
     int rc = 0;
@@ -346,7 +356,9 @@ static int warmpools(const struct controller *c, struct core_buf *b)
     size_t n = 0, cap = 0, it = 0;
     int rc = 0;
 
-    while (controller_warmpool_next(c, &it, &one)) {
+    /* A replica that does not lead keeps the figures of its last term: stale gauges beside
+     * the leader's. Only the leader reports pools (the families stay, empty). */
+    while (controller_leading(c) && controller_warmpool_next(c, &it, &one)) {
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 8;
             struct controller_warmpool_info *nv = core_realloc(v, nc * sizeof(*nv));

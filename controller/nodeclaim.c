@@ -600,6 +600,12 @@ static void launch_answer(struct controller *c, void *ud, int rc,
         controller_log(c, CORE_LOG_WARN, COMP, key, "no capacity for any offering", "error",
                        msg, (const char *)NULL);
         requeue(c, key);
+    } else if (rc == CORE_E_CANCELLED) {
+        /* Not acting (leadership lost mid-launch): nothing is wrong with the NodeClaim or its
+         * warm instance; try again later (the warm annotation stays). */
+        controller_log(c, CORE_LOG_INFO, COMP, key, "launch cancelled: not acting", "error",
+                       msg, (const char *)NULL);
+        requeue_after(c, key, delay);
     } else if (rc == CORE_E_STATE) {
         e->state_failed = 1;
         controller_log(c, CORE_LOG_INFO, COMP, key, "launch not possible yet", "error", msg,

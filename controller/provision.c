@@ -1201,6 +1201,7 @@ struct create_ctx {
     struct controller_op op;
     char *name;
     char *pool;
+    char *warm_id;   /* the warm instance reserved for it (controller_warmpool_reserve) */
     size_t ntypes;
 };
 
@@ -1295,6 +1296,8 @@ static void create_done(void *ud, int rc, json_t *obj, const struct core_err *er
             err->http_status != 409 && err->http_status != 429)
             create_refused(c, x->pool, cl, err->message[0] ? err->message : core_strerror(rc));
         release_claim(c, x->name);
+        if (x->warm_id)
+            controller_warmpool_unreserve(c, x->warm_id, x->name);
         goto out;
     }
     core_free(core_map_del(p->backoff, x->pool));
@@ -1320,6 +1323,7 @@ static void create_done(void *ud, int rc, json_t *obj, const struct core_err *er
 out:
     core_free(x->name);
     core_free(x->pool);
+    core_free(x->warm_id);
     core_free(x);
 }
 
@@ -1344,14 +1348,16 @@ static int create_claim(struct controller *c, const struct launcher_sched_input 
     if (x) {
         x->name = core_strdup(name);
         x->pool = core_strdup(np->meta.name);
+        x->warm_id = cl->warm_id ? core_strdup(cl->warm_id) : NULL;
         x->ntypes = cl->ntypes;
     }
-    if (x && x->name && x->pool)
+    if (x && x->name && x->pool && (!cl->warm_id || x->warm_id))
         pc = claim_get_or_new(p, name);
     if (!pc) {
         if (x) {
             core_free(x->name);
             core_free(x->pool);
+            core_free(x->warm_id);
         }
         core_free(x);
         json_decref(doc);
@@ -1367,6 +1373,10 @@ static int create_claim(struct controller *c, const struct launcher_sched_input 
         if (pp)
             rc = nominate(p, key, pp, name);
     }
+    /* The warm instance is this NodeClaim's from now on: a batch that runs before the
+     * informer shows the NodeClaim (and its annotation) must not pair it again. */
+    if (!rc && x->warm_id)
+        rc = controller_warmpool_reserve(c, x->warm_id, name);
     if (!rc) {
         controller_op_track(c, &x->op);
         rc = k8s_create(c->k8s, &k8s_res_nodeclaims, NULL, doc, create_done, x, &err);
@@ -1377,8 +1387,11 @@ static int create_claim(struct controller *c, const struct launcher_sched_input 
     if (rc) {
         pc->creating = 0;
         release_claim(c, name);
+        if (x->warm_id)
+            controller_warmpool_unreserve(c, x->warm_id, name);
         core_free(x->name);
         core_free(x->pool);
+        core_free(x->warm_id);
         core_free(x);
         goto fail;
     }

@@ -33,6 +33,20 @@
  *    only while the WarmPool and NodeClaim informers are synced.
  *  - controller_warmpool_free hands out one allocation holding its strings (see internal.h):
  *    the scheduler's batch owns it, whatever snapshot comes next.
+ *  - An instance is paired at most once: one named by a NodeClaim's warm annotation, or
+ *    reserved by provision.c for a NodeClaim being created (controller_warmpool_reserve, until
+ *    the informer shows that NodeClaim or CONTROLLER_WARM_RESERVE_TTL passes), is never in the
+ *    free list and counts as CLAIMED in its pool's plan whatever the snapshot says.
+ *  - Nothing is terminated or hibernated from a snapshot sent before the last pairing of that
+ *    pool (describe sequence numbers, not times: two events of one virtual instant stay
+ *    ordered); such actions wait for the next snapshot, asked for at once.
+ *  - The spec hash takes stable inputs only (spec_hash); current offerings shape the launch
+ *    overrides and the zones a refill may use, never what is current. A capacity error in a
+ *    zone takes that zone out (offerings marked by launch.c, plus a short per-zone hold);
+ *    only other failures back the whole pool off.
+ *  - A new leadership term starts from nothing of the previous one: no snapshot, no status
+ *    last written, no launches / terminations / backoffs in flight (controller_warmpool_resync).
+ *  - Pools are keyed by name and uid: a WarmPool deleted and created again starts afresh.
  */
 #include "controller/internal.h"
 #include "prewarm/prewarm.h"
@@ -53,6 +67,7 @@
 #define WP_BACKOFF_MAX (600 * S_)
 #define WP_DEFAULT_GRACE (300 * S_)
 #define WP_MAX_TYPES 20u
+#define WP_CLAIM_CHANGING (300 * S_) /* a claimed, not running instance keeps polling busy */
 #define WP_ID_MAX 32u
 #define WP_NAME_MAX 254u
 #define WP_API_VERSION K8S_GROUP "/" K8S_GROUP_VERSION
@@ -72,6 +87,14 @@ struct wp_snap {
     struct wp_inst *v;
     size_t n;
     struct core_map *ids; /* id -> struct wp_inst * */
+    unsigned long seq;    /* the describe's issue number (W->describe_seq when it was sent) */
+};
+
+/* A warm instance the scheduler paired with a NodeClaim whose create is in flight or not yet
+ * seen by the informer (controller_warmpool_reserve). */
+struct wp_resv {
+    char nodeclaim[WP_NAME_MAX];
+    core_ns at;           /* monotonic */
 };
 
 /* A warm-up launch issued here that the snapshot does not show yet. */
@@ -94,7 +117,10 @@ struct wp_busy {
 
 struct wp_pool {
     char name[WP_NAME_MAX];
+    char uid[128];        /* the WarmPool's; another uid under the same name = a new pool */
     char nodepool[WP_NAME_MAX];
+    unsigned long paired_seq; /* W->describe_seq at the last pairing of one of its instances:
+                                 only a snapshot issued after it may terminate / hibernate */
     struct wp_launch *launches;
     size_t nlaunches, caplaunches;
     struct wp_busy *busy;
@@ -106,7 +132,11 @@ struct wp_pool {
     double idle;
     int changing;
     unsigned long launches_total, terminations_total, hibernations_total;
-    core_ns backoff_until, backoff;
+    core_ns backoff_until, backoff; /* warm-up launches failing for other than capacity */
+    struct wp_hold {
+        char zone[64];
+        core_ns until;                /* monotonic */
+    } holds[8];                       /* zones whose warm-up launch lacked capacity just now */
     char summary[PREWARM_REASON_MAX];
     char invalid[64 + PREWARM_REASON_MAX]; /* the problem last logged / sent as an Event */
     char *last_status;                     /* the status document last written */
@@ -138,11 +168,17 @@ struct controller_warmpool {
     struct core_map *orphans;  /* id -> core_ns * (monotonic: first seen claimed, no NodeClaim) */
     struct core_map *undecoded; /* name -> char * (the decoder's message): WarmPools in the API
                                    that do not decode; their instances are not orphans */
+    struct core_map *reserved;  /* id -> struct wp_resv * (controller_warmpool_reserve) */
+    struct core_map *claim_seen; /* id -> core_ns * (monotonic: first seen claimed and not
+                                    running; for `changing`) */
     unsigned long seq;
+    unsigned long describe_seq; /* describes issued (the in-flight one's number) */
+    unsigned long epoch;        /* leadership terms: a describe of an earlier term is dropped */
 };
 
 static void snap_schedule(struct controller *c, core_ns delay);
 static void invalid_write(struct controller *c, const char *key, const char *m);
+static int claims_map(struct controller *c, struct core_map *out);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers                                                                               */
@@ -314,16 +350,25 @@ static struct wp_pool *pool_find(struct controller *c, const char *name)
     return c->warmpool ? core_map_get(c->warmpool->pools, name, NULL) : NULL;
 }
 
+static void pool_drop(struct controller *c, const char *name);
+
 static struct wp_pool *pool_get(struct controller *c, const char *name,
                                 const struct k8s_warmpool *wp)
 {
     struct wp_pool *p = pool_find(c, name);
+    const char *uid = wp->meta.uid ? wp->meta.uid : "";
     const struct k8s_condition *k;
-    if (p)
+    if (p && (!p->uid[0] || !*uid || strcmp(p->uid, uid) == 0)) {
+        if (!p->uid[0])
+            core_strlcpy(p->uid, uid, sizeof(p->uid));
         return p;
+    }
+    if (p) /* deleted and created again under the same name: nothing of the old one holds */
+        pool_drop(c, name);
     if (strlen(name) >= WP_NAME_MAX || !(p = core_calloc(1, sizeof(*p))))
         return NULL;
     core_strlcpy(p->name, name, sizeof(p->name));
+    core_strlcpy(p->uid, uid, sizeof(p->uid));
     /* The condition as the API has it: a restart keeps its lastTransitionTime. */
     k = k8s_condition_find(wp->conditions, wp->nconditions, "Ready");
     if (k && k->reason && k->has_last_transition_time) {
@@ -455,6 +500,42 @@ static void call_free(struct controller *c, struct wp_call *k)
     core_free(k);
 }
 
+/* A warm-up launch failed for other than capacity (or was refused at once): the whole pool
+ * waits, doubling from WP_BACKOFF_MIN to WP_BACKOFF_MAX. */
+static void backoff_bump(struct wp_pool *p, core_ns now)
+{
+    p->backoff = p->backoff ? p->backoff * 2 : WP_BACKOFF_MIN;
+    if (p->backoff > WP_BACKOFF_MAX)
+        p->backoff = WP_BACKOFF_MAX;
+    p->backoff_until = now + p->backoff;
+}
+
+/* A warm-up launch in zone found no capacity: that zone only is left out for WP_BACKOFF_MIN
+ * (launch.c has marked the offerings, which the zone filter also sees; this covers an answer
+ * that named no zone), the pool's other zones refill meanwhile. */
+static void zone_hold(struct wp_pool *p, const char *zone, core_ns now)
+{
+    size_t slot = 0;
+    for (size_t i = 0; i < sizeof(p->holds) / sizeof(p->holds[0]); i++) {
+        if (strcmp(p->holds[i].zone, zone) == 0) {
+            slot = i;
+            break;
+        }
+        if (p->holds[i].until < p->holds[slot].until)
+            slot = i; /* the oldest hold is overwritten when all are taken */
+    }
+    core_strlcpy(p->holds[slot].zone, zone, sizeof(p->holds[slot].zone));
+    p->holds[slot].until = now + WP_BACKOFF_MIN;
+}
+
+static int zone_held(const struct wp_pool *p, const char *zone, core_ns now)
+{
+    for (size_t i = 0; i < sizeof(p->holds) / sizeof(p->holds[0]); i++)
+        if (p->holds[i].until > now && strcmp(p->holds[i].zone, zone) == 0)
+            return 1;
+    return 0;
+}
+
 static void launched(struct controller *c, void *ud, int rc,
                      const struct controller_launch_result *res, const struct core_err *err)
 {
@@ -476,12 +557,15 @@ static void launched(struct controller *c, void *ud, int rc,
             l->since = now;
             p->launches_total++;
             p->backoff = 0;
+        } else if (rc == CORE_E_SERVICE && err && aws_error_is_capacity(err->service_code)) {
+            zone_hold(p, l->zone, now);
+            controller_log(c, CORE_LOG_WARN, COMP, k->pool,
+                           "warm-up launch found no capacity: zone left out for now", "zone",
+                           l->zone, "error", err->message, (const char *)NULL);
+            launch_del(p, i);
         } else {
             launch_del(p, i);
-            p->backoff = p->backoff ? p->backoff * 2 : WP_BACKOFF_MIN;
-            if (p->backoff > WP_BACKOFF_MAX)
-                p->backoff = WP_BACKOFF_MAX;
-            p->backoff_until = now + p->backoff;
+            backoff_bump(p, now);
             controller_log(c, CORE_LOG_WARN, COMP, k->pool, "warm-up launch failed: backing off",
                            "error", err ? err->message : core_strerror(rc), (const char *)NULL);
         }
@@ -502,7 +586,11 @@ static void terminated(struct controller *c, void *ud, int rc, const struct core
         return;
     }
     p = k->orphan ? NULL : pool_find(c, k->pool);
-    if (rc == 0)
+    /* warm_terminations counts the pools' own decisions (scale-in, rotation, failed
+     * warm-ups); the orphan sweep's count with the other orphans (orphans_terminated). */
+    if (rc == 0 && k->orphan)
+        c->stats.orphans_terminated++;
+    else if (rc == 0)
         c->stats.warm_terminations++;
     if (p) {
         struct wp_busy *b = busy_find(p, k->id);
@@ -720,28 +808,42 @@ static void pool_invalid(struct controller *c, struct wp_pool *p, const struct k
 /* Reconcile one pool                                                                          */
 /* ------------------------------------------------------------------------------------------ */
 
-/* hex SHA-256 (first 16 hex) of what a new warm instance of the pool is made from. */
+/* hex SHA-256 (first 16 hex) of what a new warm instance of the pool is made from — stable
+ * inputs only: the EC2NodeClass's and the NodePool's uid and generation, the pool's state,
+ * prewarm images / hydrateRootVolume / timeout, spec.instanceTypes as written and podShape.
+ * Never the type list filtered by current offerings: one capacity error would change it, turn
+ * the whole pool STALE mid-burst and rotate it, then flip back. A NodePool that stops
+ * admitting an instance's type makes that instance stale another way (reconcile). */
 static int spec_hash(const struct k8s_warmpool *wp, const struct k8s_ec2nodeclass *cls,
-                     const struct launcher_itype *const *types, size_t ntypes, char out[17])
+                     const struct k8s_nodepool *np, char out[17])
 {
-    json_t *o = json_object(), *imgs, *tys;
+    json_t *o = json_object(), *imgs, *tys, *shape;
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     char *text = NULL;
     int rc = CORE_E_NOMEM;
     if (!o || json_object_set_new(o, "images", json_array()) ||
-        json_object_set_new(o, "instanceTypes", json_array()))
+        json_object_set_new(o, "instanceTypes", json_array()) ||
+        json_object_set_new(o, "podShape", json_object()))
         goto done;
     imgs = json_object_get(o, "images");
     tys = json_object_get(o, "instanceTypes");
+    shape = json_object_get(o, "podShape");
     for (size_t i = 0; i < wp->prewarm_images.n; i++)
         if (json_array_append_new(imgs, json_string(wp->prewarm_images.v[i])))
             goto done;
-    for (size_t i = 0; i < ntypes; i++)
-        if (json_array_append_new(tys, json_string(types[i]->name)))
+    for (size_t i = 0; i < wp->instance_types.n; i++)
+        if (json_array_append_new(tys, json_string(wp->instance_types.v[i])))
+            goto done;
+    for (size_t i = 0; i < wp->pod_shape.n; i++)
+        if (wp->pod_shape.v[i].name &&
+            json_object_set_new(shape, wp->pod_shape.v[i].name,
+                                json_integer((json_int_t)wp->pod_shape.v[i].milli)))
             goto done;
     if (json_object_set_new(o, "classUid", json_string(cls->meta.uid ? cls->meta.uid : "")) ||
         json_object_set_new(o, "classGeneration", json_integer(cls->meta.generation)) ||
+        json_object_set_new(o, "nodePoolUid", json_string(np->meta.uid ? np->meta.uid : "")) ||
+        json_object_set_new(o, "nodePoolGeneration", json_integer(np->meta.generation)) ||
         json_object_set_new(o, "state", json_integer((json_int_t)wp->state)) ||
         json_object_set_new(o, "hydrateRootVolume", json_boolean(wp->hydrate_root_volume)) ||
         json_object_set_new(o, "timeout", json_integer(wp->prewarm_timeout)))
@@ -816,7 +918,10 @@ static void do_actions(struct controller *c, struct wp_pool *p, const struct k8s
     core_ns now = controller_now(c);
     const char *tnames[WP_MAX_TYPES];
     size_t nt = x->ntypes < WP_MAX_TYPES ? x->ntypes : WP_MAX_TYPES;
-    int backoff_logged = 0;
+    int backoff_logged = 0, held = 0;
+    /* An instance paired after this snapshot was sent may show as free in it: nothing is
+     * terminated or hibernated on it until a snapshot sent after the pairing answers. */
+    int fresh = W->snap && W->snap->seq > p->paired_seq;
 
     for (size_t i = 0; i < nt; i++)
         tnames[i] = x->types[i]->name;
@@ -825,6 +930,10 @@ static void do_actions(struct controller *c, struct wp_pool *p, const struct k8s
         if (a->kind == PREWARM_TERMINATE || a->kind == PREWARM_HIBERNATE) {
             if (!a->id || strncmp(a->id, "i-", 2) != 0 || busy_find(p, a->id))
                 continue;
+            if (!fresh) {
+                held = 1;
+                continue;
+            }
             if (busy_add(p, a->id, a->kind, now) != 0)
                 continue;
             controller_log(c, CORE_LOG_INFO, COMP, p->name,
@@ -876,11 +985,18 @@ static void do_actions(struct controller *c, struct wp_pool *p, const struct k8s
                        "reason", a->reason, (const char *)NULL);
         core_err_clear(&err);
         if (controller_launch_warmup(c, &req, launched, k, &err) != 0) {
-            controller_log(c, CORE_LOG_WARN, COMP, p->name, "warm-up launch refused", "error",
-                           err.message, (const char *)NULL);
+            controller_log(c, CORE_LOG_WARN, COMP, p->name, "warm-up launch refused: backing off",
+                           "error", err.message, (const char *)NULL);
             call_free(c, k);
             p->nlaunches--;
+            backoff_bump(p, now); /* like an answered failure, not again on every event */
         }
+    }
+    if (held) {
+        controller_log(c, CORE_LOG_DEBUG, COMP, p->name,
+                       "terminations held: the snapshot predates the last pairing",
+                       (const char *)NULL);
+        snap_schedule(c, 0);
     }
 }
 
@@ -893,6 +1009,58 @@ static json_t *strings_json(const char *const *v, size_t n)
             return NULL;
         }
     return a;
+}
+
+/* Whether one of the pool's types is offered on-demand in zone and not marked unavailable
+ * now (no zone information in the offerings: assumed so). */
+static int zone_offered(struct controller *c, const char *zone,
+                        const struct launcher_itype *const *types, size_t ntypes)
+{
+    struct launcher_offerings *offs = controller_offerings(c);
+    core_ns now = controller_now(c);
+    if (!offs || launcher_offerings_zone_count(offs) == 0)
+        return 1;
+    for (size_t i = 0; i < ntypes; i++)
+        if (launcher_offerings_lookup(offs, LAUNCHER_ON_DEMAND, types[i]->name, zone, now,
+                                      NULL))
+            return 1;
+    return 0;
+}
+
+/* The Ready=False/NoZones message: where the zones come from, and why none is left. */
+static void no_zones_message(const struct k8s_ec2nodeclass *cls, const struct k8s_warmpool *wp,
+                             size_t nallowed, char *out, size_t n)
+{
+    char sub[160] = "", spec[160] = "";
+    size_t ls = 0, lz = 0;
+    for (size_t i = 0; i < cls->nsubnets && ls < sizeof(sub); i++) {
+        const char *z = cls->subnets[i].zone;
+        int dup = 0;
+        for (size_t j = 0; z && j < i; j++)
+            dup |= cls->subnets[j].zone && strcmp(cls->subnets[j].zone, z) == 0;
+        if (!z || dup)
+            continue;
+        int w = snprintf(sub + ls, sizeof(sub) - ls, "%s%s", ls ? ", " : "", z);
+        ls = w < 0 ? sizeof(sub) : ls + (size_t)w;
+    }
+    for (size_t i = 0; i < wp->zones.n && lz < sizeof(spec); i++) {
+        int w = snprintf(spec + lz, sizeof(spec) - lz, "%s%s", lz ? ", " : "", wp->zones.v[i]);
+        lz = w < 0 ? sizeof(spec) : lz + (size_t)w;
+    }
+    int w;
+    /* A long list is cut short: the message stays bounded (PREWARM_REASON_MAX). */
+    if (nallowed == 0)
+        w = snprintf(out, n,
+                     "spec.zones: no zone to launch in: EC2NodeClass %s has subnets in [%s], "
+                     "spec.zones is [%s]",
+                     cls->meta.name, sub, spec[0] ? spec : "any");
+    else
+        w = snprintf(out, n,
+                     "no zone to launch in: none of the pool's instance types has capacity now "
+                     "in the zones of EC2NodeClass %s subnets [%s] allowed by spec.zones [%s]",
+                     cls->meta.name, sub, spec[0] ? spec : "any");
+    if (w < 0 && n > 0)
+        out[0] = '\0';
 }
 
 /* Plans and acts for one pool; returns when to look again (0 = on the next event). */
@@ -908,7 +1076,9 @@ static core_ns reconcile(struct controller *c, struct wp_pool *p, const struct k
     struct wp_ctx x;
     char reason[64] = "", msg[PREWARM_REASON_MAX] = "", hash[17];
     struct core_err err;
-    core_ns wall = controller_wall(c), next = 0;
+    core_ns wall = controller_wall(c), now = controller_now(c), next = 0;
+    size_t nallowed = 0;
+    struct core_map *claims = NULL;
     int rc;
 
     memset(&x, 0, sizeof(x));
@@ -962,9 +1132,14 @@ static core_ns reconcile(struct controller *c, struct wp_pool *p, const struct k
             continue;
         if (c->opts.nzones && !str_in(z, c->opts.zones, c->opts.nzones))
             continue;
+        nallowed++;
+        /* Only where one of the pool's types can be had now: a capacity error in one zone
+         * must not hold the refill of the others back. */
+        if (zone_held(p, z, now) || !zone_offered(c, z, x.types, x.ntypes))
+            continue;
         x.zones[x.nzones++] = z;
     }
-    if (spec_hash(wp, cls, x.types, x.ntypes, hash) != 0) {
+    if (spec_hash(wp, cls, np, hash) != 0) {
         ctx_cleanup(&x);
         return 5 * S_;
     }
@@ -986,6 +1161,13 @@ static core_ns reconcile(struct controller *c, struct wp_pool *p, const struct k
         return 5 * S_;
     }
     int64_t root = root_gib(cls);
+    /* Instances named by a NodeClaim's warm annotation or reserved for one being created are
+     * claimed whatever the (possibly older) snapshot says: never scaled in nor rotated. */
+    if (!(claims = core_map_new()) || claims_map(c, claims) != 0) {
+        core_map_free(claims);
+        ctx_cleanup(&x);
+        return 5 * S_;
+    }
     for (size_t i = 0; i < W->snap->n; i++) {
         const struct wp_inst *s = &W->snap->v[i];
         struct prewarm_instance *in;
@@ -1005,8 +1187,21 @@ static core_ns reconcile(struct controller *c, struct wp_pool *p, const struct k
         in->image_id = s->image;
         in->state = b && strcmp(s->state, "stopped") != 0 ? "stopping" : s->state;
         in->hibernated = s->hibernated;
-        in->nodeclaim = s->nodeclaim;
+        in->nodeclaim = s->nodeclaim && *s->nodeclaim ? s->nodeclaim
+                                                      : core_map_get(claims, s->id, NULL);
         in->spec_hash = s->hash;
+        /* A type the NodePool no longer admits (requirements changed, the NodePool's
+         * generation is in the hash too, but a type the pool derived itself may still be
+         * listed): the empty hash never matches, so the instance classifies STALE and is
+         * rotated out. A requirement that does not parse judges nothing. */
+        if (t && (!in->nodeclaim || !*in->nodeclaim)) {
+            struct core_err ae;
+            core_err_clear(&ae);
+            if (launcher_requirements_admit(np->requirements, np->nrequirements, t,
+                                            s->zone && *s->zone ? s->zone : NULL,
+                                            LAUNCHER_ON_DEMAND, NULL, 0, &ae) == 0)
+                in->spec_hash = "";
+        }
         in->created = s->created;
         in->launch_time = s->launch_time;
         in->od_price_usd_hr = t ? t->od_price_usd_hr : 0;
@@ -1041,14 +1236,13 @@ static core_ns reconcile(struct controller *c, struct wp_pool *p, const struct k
     pi.nzones = x.nzones;
     core_err_clear(&err);
     if ((rc = prewarm_plan(&pi, &x.plan, &err)) != 0) {
-        pool_invalid(c, p, wp, x.nzones ? "PlanFailed" : "NoZones",
-                     x.nzones ? err.message
-                              : "spec.zones: no zone of the EC2NodeClass subnets is allowed",
-                     1);
+        pool_invalid(c, p, wp, "PlanFailed", err.message, 1);
+        core_map_free(claims);
         ctx_cleanup(&x);
         return 0;
     }
-    p->invalid[0] = '\0';
+    if (!x.plan->no_zones)
+        p->invalid[0] = '\0';
 
     if (strcmp(p->summary, x.plan->summary) != 0) {
         core_strlcpy(p->summary, x.plan->summary, sizeof(p->summary));
@@ -1070,11 +1264,27 @@ static core_ns reconcile(struct controller *c, struct wp_pool *p, const struct k
     p->max = x.plan->bounds.max;
     p->idle = x.plan->idle_usd_per_hour;
     {
+        /* A claimed instance not running yet is being started: poll at the busy pace, but
+         * only for WP_CLAIM_CHANGING after it was first seen so (a claimed instance left
+         * stopped would keep the pool polling forever). */
         int64_t claimed_not_running = 0;
-        for (size_t i = 0; i < x.nin; i++)
-            if (x.in[i].nodeclaim && *x.in[i].nodeclaim && x.in[i].state &&
-                strcmp(x.in[i].state, "running") != 0)
+        for (size_t i = 0; i < x.nin; i++) {
+            core_ns *first;
+            if (!x.in[i].nodeclaim || !*x.in[i].nodeclaim || !x.in[i].state ||
+                strcmp(x.in[i].state, "running") == 0 || strncmp(x.in[i].id, "i-", 2) != 0)
+                continue;
+            if (!(first = core_map_get(W->claim_seen, x.in[i].id, NULL))) {
+                if ((first = core_malloc(sizeof(*first))) != NULL) {
+                    *first = now;
+                    if (core_map_set(W->claim_seen, x.in[i].id, first, NULL) != 0) {
+                        core_free(first);
+                        first = NULL;
+                    }
+                }
+            }
+            if (!first || now - *first < WP_CLAIM_CHANGING)
                 claimed_not_running++;
+        }
         p->changing = p->nlaunches > 0 || p->nbusy > 0 || claimed_not_running > 0 ||
                       x.plan->count[PREWARM_WARMING] > 0 || x.plan->count[PREWARM_FAILED] > 0 ||
                       x.plan->count[PREWARM_STALE] > 0 ||
@@ -1085,7 +1295,9 @@ static core_ns reconcile(struct controller *c, struct wp_pool *p, const struct k
     /* Status. */
     {
         const char *tn[WP_MAX_TYPES];
-        char cost[32];
+        char cost[32], nz[PREWARM_REASON_MAX] = "";
+        if (x.plan->no_zones)
+            no_zones_message(cls, wp, nallowed, nz, sizeof(nz));
         size_t nt = x.ntypes < WP_MAX_TYPES ? x.ntypes : WP_MAX_TYPES;
         for (size_t i = 0; i < nt; i++)
             tn[i] = x.types[i]->name;
@@ -1102,13 +1314,36 @@ static core_ns reconcile(struct controller *c, struct wp_pool *p, const struct k
             "instanceTypes", strings_json(tn, nt), "images",
             strings_json(x.images, x.nimages), "lastDecision", x.plan->summary,
             "idleCostPerHour", cost, "conditions",
-            ready_condition(c, p, wp, 1, "Ready", x.plan->bounds.reason));
+            x.plan->no_zones ? ready_condition(c, p, wp, 0, "NoZones", nz)
+                             : ready_condition(c, p, wp, 1, "Ready", x.plan->bounds.reason));
         status_write(c, p, st);
+        if (x.plan->no_zones && strcmp(p->invalid, nz) != 0) {
+            core_strlcpy(p->invalid, nz, sizeof(p->invalid));
+            controller_log(c, CORE_LOG_WARN, COMP, p->name, "no zone to launch in", "message",
+                           nz, (const char *)NULL);
+        }
     }
     if (x.plan->bounds.next_change > wall)
         next = x.plan->bounds.next_change - wall + CORE_NS_PER_MS;
     if (p->changing)
         snap_schedule(c, busy_interval(c));
+    /* A reservation of one of its instances ends by itself: look again then. */
+    {
+        size_t it = 0;
+        const char *rk;
+        void *rv;
+        while (core_map_next(W->reserved, &it, &rk, &rv)) {
+            const struct wp_resv *r = rv;
+            const struct wp_inst *s = snap_find(W, rk);
+            core_ns left = r->at + CONTROLLER_WARM_RESERVE_TTL - now + S_;
+            if (s && strcmp(s->pool, p->name) == 0 && left > 0 && (next == 0 || left < next))
+                next = left;
+        }
+    }
+    /* A zone left out for capacity comes back when its hold or offering mark expires. */
+    if (x.plan->no_zones && nallowed > 0 && (next == 0 || next > WP_BACKOFF_MIN))
+        next = WP_BACKOFF_MIN;
+    core_map_free(claims);
     ctx_cleanup(&x);
     return next;
 }
@@ -1217,6 +1452,7 @@ static void sweep_orphans(struct controller *c)
 
 struct wp_describe {
     struct controller_op op; /* first */
+    unsigned long seq, epoch;
 };
 
 static int any_changing(const struct controller *c)
@@ -1230,6 +1466,20 @@ static int any_changing(const struct controller *c)
     return 0;
 }
 
+/* Forgets first-seen times of instances the snapshot no longer shows claimed and stopped. */
+static void claim_seen_prune(struct controller *c)
+{
+    struct controller_warmpool *W = c->warmpool;
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (core_map_next(W->claim_seen, &it, &k, &v)) {
+        const struct wp_inst *s = snap_find(W, k);
+        if (!s || gone_state(s->state) || (s->state && strcmp(s->state, "running") == 0))
+            core_free(core_map_del(W->claim_seen, k)); /* the current key: allowed */
+    }
+}
+
 static void described(void *ud, int rc, const struct aws_ec2_instances *res,
                       const struct core_err *err)
 {
@@ -1238,14 +1488,19 @@ static void described(void *ud, int rc, const struct aws_ec2_instances *res,
     struct controller_warmpool *W;
     struct wp_snap *s = NULL;
     core_ns delay;
+    unsigned long seq = x->seq, epoch = x->epoch;
     core_free(x);
     if (!c || !c->warmpool)
         return;
     W = c->warmpool;
+    if (epoch != W->epoch)
+        return; /* sent in an earlier leadership term: _resync has sent a new one */
     W->describing = 0;
     if (rc == 0 && (rc = snap_build(res, &s)) == 0) {
         snap_free(W->snap);
+        s->seq = seq;
         W->snap = s;
+        claim_seen_prune(c);
         if (controller_may_act(c)) {
             sweep_orphans(c);
             enqueue_all(c);
@@ -1297,6 +1552,8 @@ static void snap_tick(void *ud)
     memset(&req, 0, sizeof(req));
     req.filters = f;
     req.nfilters = 3;
+    x->seq = ++W->describe_seq;
+    x->epoch = W->epoch;
     controller_op_track(c, &x->op);
     controller_count_ec2(c);
     core_err_clear(&err);
@@ -1364,11 +1621,14 @@ int controller_warmpool_init(struct controller *c, struct core_err *err)
     struct controller_warmpool *W = core_calloc(1, sizeof(*W));
     int rc;
     if (!W || !(W->pools = core_map_new()) || !(W->orphans = core_map_new()) ||
-        !(W->undecoded = core_map_new())) {
+        !(W->undecoded = core_map_new()) || !(W->reserved = core_map_new()) ||
+        !(W->claim_seen = core_map_new())) {
         if (W) {
             core_map_free(W->pools);
             core_map_free(W->orphans);
             core_map_free(W->undecoded);
+            core_map_free(W->reserved);
+            core_map_free(W->claim_seen);
             core_free(W);
         }
         return core_err_set(err, CORE_E_NOMEM, "warmpool: out of memory");
@@ -1383,17 +1643,39 @@ int controller_warmpool_init(struct controller *c, struct core_err *err)
     return 0;
 }
 
+/* Becoming leader (again): nothing of an earlier term is trusted. Its snapshot may be long
+ * out of date (another replica acted meanwhile), its status documents may no longer be what
+ * the API holds, its launches and terminations in flight are the other term's. The first
+ * snapshot of this term enqueues every pool (handle() waits for it). Reservations stay: they
+ * name NodeClaims being created, and expire on their own. */
 void controller_warmpool_resync(struct controller *c)
 {
-    if (!c->warmpool)
-        return;
-    snap_schedule(c, 0);
-    if (c->warmpool->snap)
-        enqueue_all(c);
+    struct controller_warmpool *W = c->warmpool;
     size_t it = 0;
     const char *k;
     void *v;
-    while (core_map_next(c->warmpool->undecoded, &it, &k, &v))
+    if (!W)
+        return;
+    W->epoch++;
+    snap_free(W->snap);
+    W->snap = NULL;
+    W->describing = 0; /* an earlier term's describe is dropped when it answers */
+    W->again = 0;
+    while (core_map_next(W->pools, &it, &k, &v)) {
+        struct wp_pool *p = v;
+        core_free(p->last_status);
+        p->last_status = NULL;
+        p->nlaunches = 0;
+        p->nbusy = 0;
+        p->backoff = p->backoff_until = 0;
+        memset(p->holds, 0, sizeof(p->holds));
+        p->summary[0] = '\0';
+        p->invalid[0] = '\0';
+        free_ids_clear(p);
+    }
+    snap_schedule(c, 0);
+    it = 0;
+    while (core_map_next(W->undecoded, &it, &k, &v))
         invalid_write(c, k, v);
 }
 
@@ -1421,6 +1703,14 @@ void controller_warmpool_cleanup(struct controller *c)
     while (core_map_next(W->undecoded, &it, &k, &v))
         core_free(v);
     core_map_free(W->undecoded);
+    it = 0;
+    while (core_map_next(W->reserved, &it, &k, &v))
+        core_free(v);
+    core_map_free(W->reserved);
+    it = 0;
+    while (core_map_next(W->claim_seen, &it, &k, &v))
+        core_free(v);
+    core_map_free(W->claim_seen);
     snap_free(W->snap);
     core_free(W);
     c->warmpool = NULL;
@@ -1495,19 +1785,90 @@ void controller_warmpool_invalid(struct controller *c, const char *key,
 /* For the scheduler and the metrics                                                           */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Instance ids named by some NodeClaim's warm annotation. */
-static int claimed_by_annotation(const struct controller *c, struct core_map *out)
+/* Ends reservations whose NodeClaim the informer shows (its annotation, or its going cold,
+ * speaks from now on) or that are older than CONTROLLER_WARM_RESERVE_TTL. */
+static void resv_prune(struct controller *c)
+{
+    struct controller_warmpool *W = c->warmpool;
+    core_ns now = controller_now(c);
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (core_map_next(W->reserved, &it, &k, &v)) {
+        const struct wp_resv *r = v;
+        if (now - r->at > CONTROLLER_WARM_RESERVE_TTL ||
+            (c->nodeclaims && k8s_informer_get(c->nodeclaims, r->nodeclaim)))
+            core_free(core_map_del(W->reserved, k)); /* the current key: allowed */
+    }
+}
+
+/* Instance id -> the NodeClaim claiming it (borrowed until the loop turns): every NodeClaim's
+ * warm annotation, then the reservations of NodeClaims the informer does not show yet. */
+static int claims_map(struct controller *c, struct core_map *out)
 {
     size_t it = 0;
     const char *k;
     const void *v;
+    void *rv;
     while (c->nodeclaims && k8s_informer_next(c->nodeclaims, &it, &k, &v)) {
         const struct k8s_nodeclaim *nc = v;
         const char *id = k8s_labels_get(&nc->meta.annotations, CONTROLLER_ANNOTATION_WARM);
-        if (id && *id && core_map_set(out, id, (void *)1, NULL) != 0)
+        if (id && *id && nc->meta.name &&
+            core_map_set(out, id, (void *)nc->meta.name, NULL) != 0)
+            return CORE_E_NOMEM;
+    }
+    resv_prune(c);
+    it = 0;
+    while (core_map_next(c->warmpool->reserved, &it, &k, &rv)) {
+        struct wp_resv *r = rv;
+        if (!core_map_get(out, k, NULL) && core_map_set(out, k, r->nodeclaim, NULL) != 0)
             return CORE_E_NOMEM;
     }
     return 0;
+}
+
+int controller_warmpool_reserve(struct controller *c, const char *id, const char *nodeclaim)
+{
+    struct controller_warmpool *W = c ? c->warmpool : NULL;
+    const struct wp_inst *s;
+    struct wp_resv *r;
+    struct wp_pool *p;
+    if (!W || !id || !nodeclaim)
+        return 0;
+    if (strlen(nodeclaim) >= WP_NAME_MAX)
+        return CORE_E_INVAL;
+    if (!(r = core_map_get(W->reserved, id, NULL))) {
+        if (!(r = core_calloc(1, sizeof(*r))))
+            return CORE_E_NOMEM;
+        if (core_map_set(W->reserved, id, r, NULL) != 0) {
+            core_free(r);
+            return CORE_E_NOMEM;
+        }
+    }
+    core_strlcpy(r->nodeclaim, nodeclaim, sizeof(r->nodeclaim));
+    r->at = controller_now(c);
+    /* Its pool plans again at once (one warm fewer: refill) and terminates nothing until a
+     * snapshot sent after this moment answers. */
+    s = snap_find(W, id);
+    if (s && (p = pool_find(c, s->pool)) != NULL) {
+        p->paired_seq = W->describe_seq;
+        if (controller_may_act(c))
+            enqueue(c, p->name);
+    }
+    return 0;
+}
+
+void controller_warmpool_unreserve(struct controller *c, const char *id, const char *nodeclaim)
+{
+    struct controller_warmpool *W = c ? c->warmpool : NULL;
+    const struct wp_resv *r;
+    const struct wp_inst *s;
+    if (!W || !id || !(r = core_map_get(W->reserved, id, NULL)) ||
+        (nodeclaim && strcmp(r->nodeclaim, nodeclaim) != 0))
+        return;
+    core_free(core_map_del(W->reserved, id));
+    if ((s = snap_find(W, id)) != NULL && pool_find(c, s->pool) && controller_may_act(c))
+        enqueue(c, s->pool);
 }
 
 static int free_usable(struct controller *c, struct wp_pool *p, const struct wp_inst *s,
@@ -1543,7 +1904,7 @@ int controller_warmpool_free(struct controller *c, struct launcher_warm **out, s
         return 0;
     if (!(taken = core_map_new()))
         return CORE_E_NOMEM;
-    if ((rc = claimed_by_annotation(c, taken)) != 0) {
+    if ((rc = claims_map(c, taken)) != 0) {
         core_map_free(taken);
         return rc;
     }

@@ -12,6 +12,10 @@
  *    unclaimed instances never exceed bounds.max (+ max_surge while stale ones are replaced)
  *    through launches made here.
  *  - Launches per plan are capped at PLAN_LAUNCH_MAX: the controller plans again each round.
+ *    Without a zone to launch in the cap is 0 (no_zones) and the rest of the plan stands.
+ *  - Times from tags are untrusted: a warm-since tag that cannot be real (before 2006, or more
+ *    than a day ahead) counts as absent, ages saturate and are never negative, and the
+ *    timeouts derived from the spec saturate.
  */
 #include "prewarm/internal.h"
 
@@ -22,6 +26,10 @@
 #include <string.h>
 
 #define GRACE ((core_ns)5 * 60 * CORE_NS_PER_S)
+/* A warm-since tag before this (2006-01-01, before EC2 existed) or more than a day ahead of now
+ * is not a time the controller wrote: the instance's age is then its launch time's. */
+#define CREATED_MIN ((core_ns)1136073600 * CORE_NS_PER_S)
+#define CREATED_AHEAD ((core_ns)24 * 3600 * CORE_NS_PER_S)
 #define PLAN_LAUNCH_MAX 1000
 #define DEFAULT_ROOT_GIB 20
 
@@ -43,9 +51,42 @@ static int streq(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-static core_ns born(const struct prewarm_instance *in)
+static core_ns sat_add(core_ns a, core_ns b)
 {
-    return in->created ? in->created : in->launch_time;
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+/* now - t, saturating, and never negative (a clock skewed ahead is no age). */
+static core_ns age_at(core_ns now, core_ns t)
+{
+    core_ns d;
+    if (t < 0 && now > INT64_MAX + t)
+        return INT64_MAX;
+    d = t > 0 && now < INT64_MIN + t ? INT64_MIN : now - t;
+    return d < 0 ? 0 : d;
+}
+
+static int created_ok(core_ns now, core_ns created)
+{
+    return created >= CREATED_MIN && created <= sat_add(now, CREATED_AHEAD);
+}
+
+/* When the instance's warm-up began: the warm-since tag when plausible, else its launch. */
+static core_ns born(core_ns now, const struct prewarm_instance *in)
+{
+    return in->created && created_ok(now, in->created) ? in->created : in->launch_time;
+}
+
+/* When it last started: its launch time, else a plausible warm-since tag. */
+static core_ns started(core_ns now, const struct prewarm_instance *in)
+{
+    if (in->launch_time)
+        return in->launch_time;
+    return created_ok(now, in->created) ? in->created : 0;
 }
 
 static core_ns warmup_timeout(const struct k8s_warmpool *wp)
@@ -76,7 +117,7 @@ enum prewarm_phase prewarm_classify(const struct prewarm_context *ctx,
     if (!ctx || !in)
         return say(why, PREWARM_FAILED, "no instance to classify");
     st = in->state ? in->state : "";
-    age = ctx->now - born(in);
+    age = age_at(ctx->now, born(ctx->now, in));
     if (strcmp(st, "shutting-down") == 0 || strcmp(st, "terminated") == 0)
         return say(why, PREWARM_GONE, "%s", st);
     if (in->nodeclaim && *in->nodeclaim)
@@ -88,9 +129,9 @@ enum prewarm_phase prewarm_classify(const struct prewarm_context *ctx,
          * the hibernation gets a second timeout of its own before the instance counts as
          * stuck. */
         int hib = ctx->wp && ctx->wp->state == K8S_WARM_HIBERNATED;
-        core_ns fail_at = hib ? 2 * limit + GRACE : limit + GRACE;
+        core_ns fail_at = sat_add(hib ? sat_add(limit, limit) : limit, GRACE);
         prewarm_fmt_duration(limit, dur, sizeof dur);
-        if (born(in) != 0 && age >= fail_at)
+        if (born(ctx->now, in) != 0 && age >= fail_at)
             return say(why, PREWARM_FAILED, "warm-up timed out after %s", dur);
         return say(why, PREWARM_WARMING, "%s, warming up", st);
     }
@@ -109,7 +150,8 @@ enum prewarm_phase prewarm_classify(const struct prewarm_context *ctx,
                            in->image_id ? in->image_id : "(unknown)",
                            ctx->ncurrent_images ? ctx->current_images[0] : "none");
         }
-        if (ctx->wp && ctx->wp->max_age > 0 && born(in) != 0 && age > ctx->wp->max_age) {
+        if (ctx->wp && ctx->wp->max_age > 0 && born(ctx->now, in) != 0 &&
+            age > ctx->wp->max_age) {
             prewarm_fmt_duration(ctx->wp->max_age, dur, sizeof dur);
             return say(why, PREWARM_STALE, "older than maxAge %s", dur);
         }
@@ -122,6 +164,7 @@ enum prewarm_phase prewarm_classify(const struct prewarm_context *ctx,
 
 struct entry {
     const struct prewarm_instance *in;
+    core_ns born;
     enum prewarm_phase ph;
     int acted; /* terminated (or hibernated) by this plan */
     char why[PREWARM_REASON_MAX];
@@ -130,10 +173,17 @@ struct entry {
 static int cmp_age(const void *a, const void *b)
 {
     const struct entry *x = *(const struct entry *const *)a, *y = *(const struct entry *const *)b;
-    core_ns bx = born(x->in), by = born(y->in);
-    if (bx != by)
-        return bx < by ? -1 : 1;
+    if (x->born != y->born)
+        return x->born < y->born ? -1 : 1;
     return strcmp(x->in->id ? x->in->id : "", y->in->id ? y->in->id : "");
+}
+
+/* A Hibernated pool's warm-up that has run for the timeout since its last start. */
+static int hibernate_due(const struct prewarm_context *ctx, const struct entry *e)
+{
+    core_ns since = started(ctx->now, e->in);
+    return e->ph == PREWARM_WARMING && streq(e->in->state, "running") && since != 0 &&
+           age_at(ctx->now, since) >= warmup_timeout(ctx->wp);
 }
 
 void prewarm_plan_free(struct prewarm_plan *p)
@@ -173,13 +223,16 @@ int prewarm_plan(const struct prewarm_plan_input *in, struct prewarm_plan **out,
     struct entry *e = NULL, **order = NULL;
     int64_t *zcount = NULL;
     int64_t w = 0, g = 0, s = 0, live, surge, launches = 0;
-    int64_t nfailed = 0, nscale = 0, nrot = 0, nhib = 0;
+    int64_t nfailed = 0, nscale = 0, nrot = 0, nhib = 0, unplaced = 0;
     size_t n;
     int hib_pool, rc = 0;
     char buf[PREWARM_REASON_MAX], dur[32];
 
     if (!in || !out || !in->ctx || !in->ctx->wp || (in->ninstances && !in->instances))
         return core_err_set(err, CORE_E_INVAL, "warm pool plan: NULL argument");
+    if (in->nzones && !in->zones)
+        return core_err_set(err, CORE_E_INVAL, "warm pool plan: %zu zones but NULL zones",
+                            in->nzones);
     ctx = in->ctx;
     n = in->ninstances;
     hib_pool = ctx->wp->state == K8S_WARM_HIBERNATED;
@@ -193,6 +246,7 @@ int prewarm_plan(const struct prewarm_plan_input *in, struct prewarm_plan **out,
         goto out;
     for (size_t i = 0; i < n; i++) {
         e[i].in = &in->instances[i];
+        e[i].born = born(ctx->now, e[i].in);
         e[i].ph = prewarm_classify(ctx, e[i].in, e[i].why);
         p->count[e[i].ph]++;
         order[i] = &e[i];
@@ -258,25 +312,19 @@ int prewarm_plan(const struct prewarm_plan_input *in, struct prewarm_plan **out,
         if (launches > PLAN_LAUNCH_MAX)
             launches = PLAN_LAUNCH_MAX;
     }
+    /* Without a zone nothing can be launched, but failed, surplus and stale instances still
+     * go: the plan says so (no_zones) instead of failing whole. */
     if (launches > 0 && in->nzones == 0) {
-        rc = core_err_set(err, CORE_E_INVAL, "warm pool plan: %" PRId64
-                          " launches needed but no zone to launch in", launches);
-        goto out;
-    }
-    if (launches > 0 && !in->zones) {
-        rc = core_err_set(err, CORE_E_INVAL, "warm pool plan: NULL zones");
-        goto out;
+        p->no_zones = 1;
+        unplaced = launches;
+        launches = 0;
     }
 
     /* Hibernations: a Hibernated pool's warm-up that has run for the timeout. */
     prewarm_fmt_duration(warmup_timeout(ctx->wp), dur, sizeof dur);
     for (size_t i = 0; hib_pool && i < n; i++) {
-        const struct prewarm_instance *x = order[i]->in;
-        core_ns since = x->launch_time ? x->launch_time : x->created;
-        if (order[i]->ph != PREWARM_WARMING || !streq(x->state, "running") || since == 0 ||
-            ctx->now - since < warmup_timeout(ctx->wp))
-            continue;
-        nhib++;
+        if (hibernate_due(ctx, order[i]))
+            nhib++;
     }
 
     if (!(p->actions = core_calloc((size_t)(nfailed + nscale + nrot + nhib + launches) + 1,
@@ -290,9 +338,7 @@ int prewarm_plan(const struct prewarm_plan_input *in, struct prewarm_plan **out,
             add_action(p, PREWARM_TERMINATE, order[i]->in->id, NULL, order[i]->why);
     for (size_t i = 0; hib_pool && i < n; i++) {
         const struct prewarm_instance *x = order[i]->in;
-        core_ns since = x->launch_time ? x->launch_time : x->created;
-        if (order[i]->ph != PREWARM_WARMING || !streq(x->state, "running") || since == 0 ||
-            ctx->now - since < warmup_timeout(ctx->wp))
+        if (!hibernate_due(ctx, order[i]))
             continue;
         snprintf(buf, sizeof buf, "warm-up ran %s: hibernate", dur);
         add_action(p, PREWARM_HIBERNATE, x->id, NULL, buf);
@@ -351,7 +397,10 @@ int prewarm_plan(const struct prewarm_plan_input *in, struct prewarm_plan **out,
         if (brc == 0 && nhib)
             brc = core_buf_appendf(&sb, "%s hibernate %" PRId64,
                                    launches || nfailed + nscale + nrot ? "," : "", nhib);
-        if (brc == 0 && !launches && !(nfailed + nscale + nrot) && !nhib)
+        if (brc == 0 && unplaced)
+            brc = core_buf_appendf(&sb, "%s %" PRId64 " to launch but no zone given",
+                                   nfailed + nscale + nrot || nhib ? "," : "", unplaced);
+        if (brc == 0 && !launches && !(nfailed + nscale + nrot) && !nhib && !unplaced)
             brc = core_buf_append_str(&sb, " nothing to do");
         core_strlcpy(p->summary, core_buf_cstr(&sb), sizeof p->summary);
         core_buf_cleanup(&sb);

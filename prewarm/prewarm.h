@@ -62,7 +62,8 @@ int prewarm_tz_offset(const char *zone, core_ns t, int32_t *offset_s,
  *    expression fires, in the expression's time zone) for its duration; while active it raises
  *    the floor: min = max(min, schedule min), max = max(max, schedule max). Several active
  *    schedules: the largest of each. When a window ends the floor falls back (instances above
- *    max are then scaled in by prewarm_plan).
+ *    max are then scaled in by prewarm_plan). A cron window is found from fires up to
+ *    min(duration, 400 days) before now: one that began earlier is not seen.
  * next_change is the earliest wall time after now at which the bounds may change (a schedule
  * starts or ends), within PREWARM_LOOKAHEAD; 0 when none.
  * Errors: CORE_E_INVAL (NULL, a pool with neither size nor target), CORE_E_NOTFOUND/PARSE from
@@ -108,7 +109,8 @@ struct prewarm_instance {
     const char *nodeclaim;       /* tag karpenter.sh/nodeclaim; NULL or "" = unclaimed */
     const char *spec_hash;       /* tag stoker.dev/warm-pool-hash; NULL = unknown (stale) */
     core_ns created;             /* wall: tag stoker.dev/warm-since (launch of the warm-up);
-                                    0 = unknown (then launch_time) */
+                                    0 = unknown (then launch_time); so is a value before 2006
+                                    or more than a day after ctx->now */
     core_ns launch_time;         /* wall: EC2 LaunchTime (the last start) */
     double od_price_usd_hr;      /* for the running cost; 0 unknown */
     int64_t root_volume_gib;     /* for the stopped cost; 0 = 20 */
@@ -129,7 +131,7 @@ struct prewarm_context {
  *  - a non-empty nodeclaim tag → CLAIMED, whatever the state.
  *  - pending / running / stopping, unclaimed: WARMING, or FAILED once older than the warm-up
  *    timeout (spec.prewarm.timeout, default PREWARM_WARMUP_TIMEOUT_DEFAULT) plus 5 minutes
- *    of grace for the power-off. A Hibernated pool's instance that has run for the timeout is
+ *    of grace for the power-off (saturating: a huge timeout never fails it). A Hibernated pool's instance that has run for the timeout is
  *    WARMING still, and prewarm_plan hibernates it.
  *  - stopped, unclaimed: STALE when its spec hash differs from ctx->spec_hash, when
  *    current_images is given and does not contain its image, or when older than spec.maxAge
@@ -175,6 +177,8 @@ struct prewarm_plan {
     const struct prewarm_instance **free; /* borrowed: WARM instances, oldest first — what the
                                              scheduler may pair with NodeClaims */
     size_t nfree;
+    int no_zones;                       /* a launch was needed but no zone was given: no LAUNCH
+                                           action, the rest of the plan stands */
     double idle_usd_per_hour;           /* what the unclaimed instances cost per hour as they
                                            wait: EBS for stopped/hibernated ones, the instance
                                            price plus EBS for running ones */
@@ -194,8 +198,10 @@ struct prewarm_plan {
  *    WARMING ones are left to finish.
  *  - Hibernated pools: WARMING instances running for the warm-up timeout are hibernated.
  *  - Claimed instances are not the pool's to manage: counted, never acted on.
- * Errors: CORE_E_INVAL (NULL, no zones while a launch is needed), CORE_E_NOMEM, and
- * prewarm_bounds' errors.
+ *  - No zone (nzones 0) while a launch is needed: no launch, no_zones set and the summary says
+ *    so; terminations and hibernations are planned as usual.
+ * Errors: CORE_E_INVAL (NULL in or out, no ctx or ctx->wp, instances NULL with ninstances > 0,
+ * zones NULL with nzones > 0), CORE_E_NOMEM, and prewarm_bounds' errors.
  */
 int prewarm_plan(const struct prewarm_plan_input *in, struct prewarm_plan **out,
                  struct core_err *err) CORE_NODISCARD;
@@ -218,7 +224,11 @@ void prewarm_plan_free(struct prewarm_plan *p);
  *                           hibernation" (types whose hibernation support is known)
  *   StateNotSupported    "spec.state: Running: ..." (see docs/warm-pools.md)
  *   NoInstanceTypes      "spec.podShape: no instance type the NodePool allows holds it"
- *   ScheduleOverlap      "spec.schedules[3]: overlaps ..." (absolute starts; done by decode too)
+ *   InvalidPrewarmTimeout "spec.prewarm.timeout: 2d is over 24h" (longer is no warm-up)
+ *   ScheduleInvalid      "spec.schedules[1].start: time zone Foo/Bar: not in the zone
+ *                        database" (the zone of a cron start, loaded from the database)
+ *   ScheduleOverlap      "spec.schedules[3]: overlaps ..." (absolute starts; done by decode too;
+ *                        ends saturate)
  * 0 when valid. reason and msg are written in both cases (empty when valid).
  */
 int prewarm_validate(const struct k8s_warmpool *wp, const struct k8s_nodepool *np,

@@ -9,8 +9,9 @@
  *  - A zone name is accepted only when it is a relative path of [A-Za-z0-9_+-/] with no empty
  *    segment, so no name can leave the zone directory (no '.', no leading '/').
  *  - For instants after the last transition of a v2+ file the POSIX TZ footer decides (std and
- *    dst offsets, rules Jn, n and Mm.w.d with times up to ±167 h as v3 allows); a dst zone with
- *    no rule uses the US rule (M3.2.0,M11.1.0), as POSIX implementations do.
+ *    dst offsets, each less than a day as the types' are; rules Jn, n and Mm.w.d with times up
+ *    to ±167 h as v3 allows); a dst zone with no rule uses the US rule (M3.2.0,M11.1.0), as
+ *    POSIX implementations do.
  *  - Nothing here reads a clock or logs; the parsed zone is immutable.
  */
 #include "prewarm/internal.h"
@@ -232,6 +233,11 @@ static int parse_footer(const char *s, struct tz_rule *r, int *has_rule)
         if (*s != '\0')
             return -1;
     }
+    /* As for the types: an offset of a day or more is no real zone, and everything that
+     * turns local times into UTC relies on offsets within a day. */
+    if (r->std_off <= -86400 || r->std_off >= 86400 ||
+        (r->has_dst && (r->dst_off <= -86400 || r->dst_off >= 86400)))
+        return -1;
     *has_rule = 1;
     return 0;
 }
@@ -258,8 +264,8 @@ static int64_t rule_day(const struct tz_date *d, int64_t y)
 
 static void rule_lookup(const struct tz_rule *r, int64_t t, int32_t *off, int64_t *until)
 {
-    int64_t y, s, e, cand[4], next = INT64_MAX;
-    int m, d, dst;
+    int64_t y, last = INT64_MIN, next = INT64_MAX;
+    int m, d, dst = 0;
 
     if (!r->has_dst) {
         *off = r->std_off;
@@ -267,17 +273,24 @@ static void rule_lookup(const struct tz_rule *r, int64_t t, int32_t *off, int64_
         return;
     }
     prewarm_civil_from_days(floor_div(t, 86400), &y, &m, &d);
-    /* The start is written in standard time, the end in daylight time. */
-    s = rule_day(&r->start, y) * 86400 + r->start.time - r->std_off;
-    e = rule_day(&r->end, y) * 86400 + r->end.time - r->dst_off;
-    dst = s < e ? (t >= s && t < e) : !(t >= e && t < s);
-    cand[0] = s;
-    cand[1] = e;
-    cand[2] = rule_day(&r->start, y + 1) * 86400 + r->start.time - r->std_off;
-    cand[3] = rule_day(&r->end, y + 1) * 86400 + r->end.time - r->dst_off;
-    for (int i = 0; i < 4; i++)
-        if (cand[i] > t && cand[i] < next)
-            next = cand[i];
+    /* Rule times reach ±167 h, so a year's transitions may fall days into the next or the
+     * previous year: the state at t is that of the last transition at or before t among years
+     * y-2..y+2 (wide enough for both that one and the first after t). At equal instants the
+     * start wins, so a rule that starts as it ends is daylight time throughout. The start is
+     * written in standard time, the end in daylight time. */
+    for (int64_t yy = y - 2; yy <= y + 2; yy++) {
+        int64_t ev[2];
+        ev[0] = rule_day(&r->end, yy) * 86400 + r->end.time - r->dst_off;
+        ev[1] = rule_day(&r->start, yy) * 86400 + r->start.time - r->std_off;
+        for (int k = 0; k < 2; k++) {
+            if (ev[k] <= t && (ev[k] > last || (ev[k] == last && k == 1))) {
+                last = ev[k];
+                dst = k == 1;
+            }
+            if (ev[k] > t && ev[k] < next)
+                next = ev[k];
+        }
+    }
     *off = dst ? r->dst_off : r->std_off;
     *until = next;
 }

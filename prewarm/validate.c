@@ -9,8 +9,10 @@
  *    them back), so NodePool requirements are asked with capacity type on-demand.
  *  - A Hibernated pool only warms types that may hibernate: support not known to be missing
  *    and memory within hibernation's 150 GiB.
- *  - Pure: no I/O beyond what launcher_* does (none), no clock, no logging; sorting is by
- *    price, then name.
+ *  - Pure: no I/O beyond reading the zone database for cron schedules' zones (as
+ *    prewarm_bounds will), no clock, no logging; sorting is by price, then name.
+ *  - Arithmetic on spec times saturates (a window's end), and spec.prewarm.timeout is kept
+ *    at 24h or less so the timeouts prewarm_classify derives from it stay small.
  */
 #include "prewarm/internal.h"
 
@@ -23,6 +25,18 @@
 #define HIBERNATE_MAX_MIB ((int64_t)150 * 1024)
 #define DEFAULT_SHAPE_CPU_MILLI 1000
 #define DEFAULT_SHAPE_MEMORY ((int64_t)2 << 30)
+/* The longest warm-up accepted: a boot script that runs longer is stuck, and the timeouts
+ * derived from it must stay far from overflow. */
+#define TIMEOUT_MAX ((core_ns)24 * 3600 * CORE_NS_PER_S)
+
+static core_ns sat_add(core_ns a, core_ns b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
 
 struct shape {
     int64_t cpu_milli, memory_bytes;
@@ -176,6 +190,22 @@ int prewarm_validate(const struct k8s_warmpool *wp, const struct k8s_nodepool *n
             return fail(reason, msg, "NoInstanceTypes",
                         "spec.podShape: no instance type the NodePool allows holds it");
     }
+    if (wp->prewarm_timeout > TIMEOUT_MAX) {
+        prewarm_fmt_duration(wp->prewarm_timeout, why, sizeof why);
+        return fail(reason, msg, "InvalidPrewarmTimeout",
+                    "spec.prewarm.timeout: %s is over 24h", why);
+    }
+    for (size_t j = 0; j < wp->nschedules; j++) {
+        const struct k8s_warm_schedule *s = &wp->schedules[j];
+        int32_t off = 0;
+        if (!s->start_is_cron || !s->cron.tz[0])
+            continue;
+        core_err_clear(&err);
+        /* Any instant will do: loading the zone is what can fail. */
+        if (prewarm_tz_offset(s->cron.tz, 0, &off, &err) != 0)
+            return fail(reason, msg, "ScheduleInvalid", "spec.schedules[%zu].start: %.200s",
+                        j, err.message);
+    }
     for (size_t j = 0; j < wp->nschedules; j++) {
         const struct k8s_warm_schedule *b = &wp->schedules[j];
         if (b->start_is_cron)
@@ -184,8 +214,8 @@ int prewarm_validate(const struct k8s_warmpool *wp, const struct k8s_nodepool *n
             const struct k8s_warm_schedule *a = &wp->schedules[i];
             if (a->start_is_cron)
                 continue;
-            if (a->start_time < b->start_time + b->duration &&
-                b->start_time < a->start_time + a->duration)
+            if (a->start_time < sat_add(b->start_time, b->duration) &&
+                b->start_time < sat_add(a->start_time, a->duration))
                 return fail(reason, msg, "ScheduleOverlap",
                             "spec.schedules[%zu]: overlaps spec.schedules[%zu] (%.64s)", j, i,
                             a->name ? a->name : "");

@@ -8,7 +8,10 @@
  * it and exits 1 for an unknown name; advise (offline, and with --pool from the cluster, and
  * the in-process cli_prewarm_advise_json) holds warm instances for every pod of a burst when
  * only the warm path meets the deadline and none when cold launches do; bad inputs exit 2
- * naming the flag.
+ * naming the flag; against a server that never answers, the command gives up after
+ * STOKER_PREWARM_WAIT_S with its request still in flight and exits 1 cleanly (the children
+ * run with ASan's stack-use-after-return detection in the asan variant, which caught the
+ * request's late answer being written into the frame that had waited for it).
  *
  * One server serves the whole suite; every child run is bounded by RUN_TIMEOUT_S.
  */
@@ -19,10 +22,15 @@
 #include "core/core.h"
 #include "prewarm/prewarm.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define RUN_TIMEOUT_S 60
 #define API "/apis/stoker.dev/v1alpha1/"
@@ -668,7 +676,96 @@ static void test_bad_inputs(void)
     }
 }
 
+/* A listening socket that is never accepted from: the kernel completes the connections and
+ * takes the requests, and no answer ever comes. Its port in *port; the descriptor, or -1. */
+static int silent_server(unsigned *port)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static void test_unanswered_request(void)
+{
+    char kube[192], doc[512], asan[TESTS_SIM_ENV_LEN], wait1[] = "STOKER_PREWARM_WAIT_S=1",
+                                                       wait0[] = "STOKER_PREWARM_WAIT_S=0";
+    char *envp[TESTS_SIM_MAX_ENV + 3];
+    const char *prev = getenv("ASAN_OPTIONS");
+    struct tests_stoker_run r;
+    unsigned port = 0;
+    size_t n = 0;
+    FILE *f;
+    int fd;
+
+    CU_ASSERT_FATAL(sim_ok);
+    fd = silent_server(&port);
+    CU_ASSERT_FATAL(fd >= 0);
+    snprintf(kube, sizeof kube, "%s/silent-kubeconfig", sim.dir);
+    snprintf(doc, sizeof doc,
+             "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
+             "    server: http://127.0.0.1:%u\ncontexts:\n- name: c\n  context: {cluster: c, "
+             "user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: abc}\n",
+             port);
+    f = fopen(kube, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT(fputs(doc, f) >= 0);
+    CU_ASSERT_EQUAL(fclose(f), 0);
+    snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sdetect_stack_use_after_return=1",
+             prev ? prev : "", prev && *prev ? ":" : "");
+    for (; sim.envp[n] && n < TESTS_SIM_MAX_ENV; n++)
+        envp[n] = sim.envp[n];
+    envp[n++] = asan;
+    envp[n++] = wait1;
+    envp[n] = NULL;
+
+    {
+        const char *a[] = {"prewarm", "status", "web", "--kubeconfig", kube, NULL};
+        double t0 = tests_now();
+        tests_stoker_run(&r, a, envp, sim.dir, RUN_TIMEOUT_S);
+        report(&r, 1);
+        CU_ASSERT_EQUAL(r.status, 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "no answer in time"));
+        CU_ASSERT_PTR_NULL(strstr(r.err, "Sanitizer"));
+        CU_ASSERT(tests_now() - t0 < 15); /* the request's own 20 s timeout did not decide */
+        tests_stoker_run_cleanup(&r);
+    }
+    {
+        /* scale reads, then would write: it stops after the read. */
+        const char *a[] = {"prewarm", "scale", "web", "--min", "3", "--kubeconfig", kube, NULL};
+        tests_stoker_run(&r, a, envp, sim.dir, RUN_TIMEOUT_S);
+        report(&r, 1);
+        CU_ASSERT_EQUAL(r.status, 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "no answer in time"));
+        CU_ASSERT_PTR_NULL(strstr(r.err, "Sanitizer"));
+        tests_stoker_run_cleanup(&r);
+    }
+    {
+        const char *a[] = {"prewarm", "status", "--kubeconfig", kube, NULL};
+        envp[n - 1] = wait0;
+        tests_stoker_run(&r, a, envp, sim.dir, RUN_TIMEOUT_S);
+        report(&r, 2);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "STOKER_PREWARM_WAIT_S"));
+        tests_stoker_run_cleanup(&r);
+    }
+    close(fd);
+}
+
 TESTS_SUITE(cli_prewarm, "cli_prewarm", suite_init, suite_cleanup, TESTS_CASE(test_help),
             TESTS_CASE(test_status), TESTS_CASE(test_scale),
             TESTS_CASE(test_schedule_and_cancel), TESTS_CASE(test_advise),
-            TESTS_CASE(test_advise_json_function), TESTS_CASE(test_bad_inputs))
+            TESTS_CASE(test_advise_json_function), TESTS_CASE(test_bad_inputs),
+            TESTS_CASE(test_unanswered_request))

@@ -15,7 +15,9 @@
 #include "tests/unit/simctl.h"
 
 #include "controller/controller.h"
+#include "controller/internal.h"
 #include "sim/internal.h"
+#include "sim/kube_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -295,6 +297,8 @@ static void test_fill_and_serve(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(
             text, "stoker_warmpool_actions_total{warmpool=\"pool-a\",action=\"launch\"} 3"));
         CU_ASSERT_PTR_NOT_NULL(strstr(text, "stoker_warmpool_idle_cost_usd_per_hour{"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nstoker_warm_launches_total 3\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nstoker_warm_terminations_total 0\n"));
         core_buf_cleanup(&b);
     }
     tests_simctl_close(&s);
@@ -694,8 +698,358 @@ static void test_deleted_pool_orphans(void)
     tests_simctl_run(&s, 5 * MIN);
     CU_ASSERT_EQUAL(tests_simctl_instance(&s, id, &in), 0);
     CU_ASSERT(strcmp(in.state, "terminated") == 0 || strcmp(in.state, "shutting-down") == 0);
-    CU_ASSERT_EQUAL(stats(&s).warm_terminations, 1);
+    /* The orphan sweep's termination counts as an orphan, not as the pool's decision. */
+    CU_ASSERT_EQUAL(stats(&s).warm_terminations, 0);
+    CU_ASSERT_EQUAL(stats(&s).orphans_terminated, 1);
     CU_ASSERT_EQUAL(stats(&s).warm_launches, 1);
+    tests_simctl_close(&s);
+}
+
+/* ---- regressions of the warm-pool review ---------------------------------------------------- */
+
+static const char *warm_claim_yaml(const char *name, const char *warm_id)
+{
+    static char y[2048];
+    snprintf(y, sizeof(y),
+             "apiVersion: stoker.dev/v1alpha1\n"
+             "kind: NodeClaim\n"
+             "metadata:\n"
+             "  name: %s\n"
+             "  labels:\n"
+             "    karpenter.sh/nodepool: default\n"
+             "  annotations:\n"
+             "    %s: %s\n"
+             "  finalizers: [stoker.dev/termination]\n"
+             "spec:\n"
+             "  nodeClassRef:\n"
+             "    group: stoker.dev\n"
+             "    kind: EC2NodeClass\n"
+             "    name: default\n"
+             "  requirements:\n"
+             "  - key: node.kubernetes.io/instance-type\n"
+             "    operator: In\n"
+             "    values: [m5.large]\n"
+             "  - key: karpenter.sh/capacity-type\n"
+             "    operator: In\n"
+             "    values: [on-demand]\n"
+             "  - key: karpenter.sh/nodepool\n"
+             "    operator: In\n"
+             "    values: [default]\n"
+             "  resources:\n"
+             "    requests:\n"
+             "      cpu: 500m\n"
+             "      memory: 512Mi\n",
+             name, CONTROLLER_ANNOTATION_WARM, warm_id);
+    return y;
+}
+
+/* A pod that needs an m5.large of its own. */
+static const char *big_pod_yaml(const char *name)
+{
+    static char y[1024];
+    snprintf(y, sizeof(y),
+             "apiVersion: v1\n"
+             "kind: Pod\n"
+             "metadata:\n"
+             "  name: %s\n"
+             "  namespace: default\n"
+             "spec:\n"
+             "  containers:\n"
+             "  - name: c\n"
+             "    image: public.ecr.aws/nginx/nginx:1\n"
+             "    resources:\n"
+             "      requests:\n"
+             "        cpu: 1500m\n"
+             "        memory: 1Gi\n",
+             name);
+    return y;
+}
+
+/* How many NodeClaims carry the warm annotation `id`. */
+static size_t claims_of(struct tests_simctl *s, const char *id)
+{
+    json_t *l = tests_simctl_list(s, "nodeclaims.stoker.dev", NULL);
+    size_t i, n = 0;
+    json_t *o;
+    json_array_foreach(l, i, o)
+    {
+        const char *a = json_string_value(json_object_get(
+            json_object_get(json_object_get(o, "metadata"), "annotations"),
+            CONTROLLER_ANNOTATION_WARM));
+        if (a && strcmp(a, id) == 0)
+            n++;
+    }
+    json_decref(l);
+    return n;
+}
+
+struct pair_watch {
+    const char *id;
+    size_t max_claims;
+};
+
+static int both_bound(struct tests_simctl *s, void *ud)
+{
+    struct pair_watch *w = ud;
+    size_t n = claims_of(s, w->id);
+    if (n > w->max_claims)
+        w->max_claims = n;
+    return pod_bound(s, (void *)"web-1") && pod_bound(s, (void *)"web-2");
+}
+
+/* Review #1a end to end: two pods a couple of seconds apart while every API answer takes ~3 s
+ * (the second batch runs while the first NodeClaim's create is unanswered): one warm start,
+ * one cold launch, never two NodeClaims on the instance. (The emulated API shows a created
+ * object to watches before it answers the create, so this does not reach the informer-lag
+ * window by itself; test_reservation covers that seam.) */
+static void test_no_double_pairing_across_batches(void)
+{
+    struct sim_world_opts wo;
+    struct tests_simctl s;
+    struct tests_simctl_instance in;
+    struct pair_watch w;
+    const char *ids[8];
+    char warm_id[32];
+
+    memset(&wo, 0, sizeof(wo));
+    wo.seed = 1;
+    sim_boot_model_default(&wo.boot);
+    tests_simctl_open(&s, &wo);
+    tests_simctl_apply(&s, tests_simctl_nodeclass_yaml);
+    tests_simctl_apply(&s, tests_simctl_nodepool_yaml);
+    apply_pool(&s, "pool-a", "default", "  size:\n    min: 1\n    max: 1\n");
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    CU_ASSERT_FATAL(fill(&s, "pool-a", 1, 10 * MIN, NULL));
+    CU_ASSERT_EQUAL_FATAL(pool_instances(&s, "pool-a", ids, 8, NULL), 1);
+    snprintf(warm_id, sizeof(warm_id), "%s", ids[0]);
+    tests_simctl_run(&s, 2 * MIN); /* quiet: the settled snapshot pace */
+
+    /* From now on the API answers slowly: the first NodeClaim's create is still in flight
+     * when the second pod's batch runs. */
+    s.w->kube->opts.faults.latency = 3 * S;
+    tests_simctl_apply(&s, big_pod_yaml("web-1"));
+    tests_simctl_run(&s, 2500 * CORE_NS_PER_MS);
+    tests_simctl_apply(&s, big_pod_yaml("web-2"));
+    memset(&w, 0, sizeof(w));
+    w.id = warm_id;
+    CU_ASSERT_FATAL(tests_simctl_until(&s, both_bound, &w, 10 * MIN));
+    tests_simctl_run(&s, MIN);
+    CU_ASSERT_EQUAL(w.max_claims, 1);
+    CU_ASSERT_EQUAL(claims_of(&s, warm_id), 1);
+    CU_ASSERT_EQUAL(stats(&s).launches_warm, 1);
+    CU_ASSERT_EQUAL(stats(&s).launches_cold, 1);
+    CU_ASSERT_EQUAL(tests_simctl_instance(&s, warm_id, &in), 0);
+    CU_ASSERT_STRING_EQUAL(in.state, "running");
+    CU_ASSERT_EQUAL(in.boots, 2);
+    CU_ASSERT_EQUAL(tests_simctl_count(&s, "nodes", NULL, NULL), 2);
+    tests_simctl_close(&s);
+}
+
+static size_t free_count(struct tests_simctl *s, const char *id)
+{
+    struct launcher_warm *v = NULL;
+    size_t n = 0, hits = 0;
+    CU_ASSERT_EQUAL_FATAL(controller_warmpool_free(s->ctl, &v, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        hits += strcmp(v[i].id, id) == 0;
+    core_free(v);
+    return hits;
+}
+
+/* Review #1a at the seam: once provision.c reserves a warm instance for a NodeClaim it is
+ * creating, no later batch gets it from the free list, and its pool counts it claimed (and
+ * refills), until the NodeClaim shows up, the create fails (unreserve) or the TTL passes. */
+static void test_reservation(void)
+{
+    struct tests_simctl s;
+    const char *ids[8];
+    char warm_id[32];
+
+    open_world(&s, NULL);
+    apply_pool(&s, "pool-a", "default", "  size:\n    min: 1\n    max: 2\n");
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    CU_ASSERT_FATAL(fill(&s, "pool-a", 1, 10 * MIN, NULL));
+    tests_simctl_run(&s, MIN);
+    CU_ASSERT_EQUAL_FATAL(pool_instances(&s, "pool-a", ids, 8, NULL), 1);
+    snprintf(warm_id, sizeof(warm_id), "%s", ids[0]);
+    CU_ASSERT_EQUAL(free_count(&s, warm_id), 1);
+
+    CU_ASSERT_EQUAL_FATAL(controller_warmpool_reserve(s.ctl, warm_id, "default-abcde"), 0);
+    CU_ASSERT_EQUAL(free_count(&s, warm_id), 0);
+    tests_simctl_run(&s, 5 * S);
+    CU_ASSERT_EQUAL(free_count(&s, warm_id), 0);
+    CU_ASSERT_EQUAL(status_int(&s, "pool-a", "claimed"), 1);
+    /* Another NodeClaim's failed create does not end it; its own does. */
+    controller_warmpool_unreserve(s.ctl, warm_id, "default-zzzzz");
+    CU_ASSERT_EQUAL(free_count(&s, warm_id), 0);
+    controller_warmpool_unreserve(s.ctl, warm_id, "default-abcde");
+    tests_simctl_run(&s, 2 * S); /* the pool plans again */
+    CU_ASSERT_EQUAL(free_count(&s, warm_id), 1);
+
+    /* A reservation whose NodeClaim never shows up ends after the TTL. */
+    CU_ASSERT_EQUAL_FATAL(controller_warmpool_reserve(s.ctl, warm_id, "default-fghij"), 0);
+    CU_ASSERT_EQUAL(free_count(&s, warm_id), 0);
+    tests_simctl_run(&s, CONTROLLER_WARM_RESERVE_TTL + 5 * S);
+    CU_ASSERT_EQUAL(free_count(&s, warm_id), 1);
+    /* Never terminated meanwhile (the pool refilled to 2 while it was claimed: max 2). */
+    CU_ASSERT_EQUAL(stats(&s).warm_terminations, 0);
+    tests_simctl_close(&s);
+}
+
+/* Review #1b: two NodeClaims naming the same warm instance at once: one starts it, the other
+ * is refused without touching EC2 and goes cold. */
+static void test_two_claims_one_instance(void)
+{
+    struct tests_simctl s;
+    struct tests_simctl_instance in;
+    const char *ids[8];
+    char warm_id[32];
+
+    open_world(&s, NULL);
+    apply_pool(&s, "pool-a", "default", "  size:\n    min: 1\n    max: 1\n");
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    CU_ASSERT_FATAL(fill(&s, "pool-a", 1, 10 * MIN, NULL));
+    CU_ASSERT_EQUAL_FATAL(pool_instances(&s, "pool-a", ids, 8, NULL), 1);
+    snprintf(warm_id, sizeof(warm_id), "%s", ids[0]);
+    tests_simctl_apply(&s, warm_claim_yaml("nc-a", warm_id));
+    tests_simctl_apply(&s, warm_claim_yaml("nc-b", warm_id));
+    tests_simctl_run(&s, 5 * MIN);
+    CU_ASSERT_EQUAL(stats(&s).launches_warm, 1);
+    CU_ASSERT_EQUAL(stats(&s).launches_cold, 1);
+    CU_ASSERT_EQUAL(claims_of(&s, warm_id), 1);
+    CU_ASSERT_EQUAL(tests_simctl_instance(&s, warm_id, &in), 0);
+    CU_ASSERT_STRING_EQUAL(in.state, "running");
+    CU_ASSERT_EQUAL(in.boots, 2);
+    {
+        const char *tag = tests_simctl_instance_tag(&s, warm_id, CONTROLLER_TAG_NODECLAIM);
+        char ann[64], dummy[8];
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tag);
+        /* The NodeClaim the instance is tagged with is the one that kept the annotation. */
+        json_t *o = tests_simctl_get(&s, "nodeclaims.stoker.dev", NULL, tag);
+        const char *a = json_string_value(json_object_get(
+            json_object_get(json_object_get(o, "metadata"), "annotations"),
+            CONTROLLER_ANNOTATION_WARM));
+        CU_ASSERT(a && strcmp(a, warm_id) == 0);
+        json_decref(o);
+        (void)ann;
+        (void)dummy;
+    }
+    CU_ASSERT_EQUAL(tests_simctl_count(&s, "nodes", NULL, NULL), 2);
+    tests_simctl_close(&s);
+}
+
+/* Review #2: a scale-in planned from a snapshot taken before a NodeClaim named the instance
+ * must not terminate it. */
+static void test_scale_in_spares_claimed(void)
+{
+    struct tests_simctl s;
+    struct tests_simctl_instance in;
+    const char *ids[8];
+    char warm_id[32];
+
+    open_world(&s, NULL);
+    apply_pool(&s, "pool-a", "default", "  size:\n    min: 1\n    max: 1\n");
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    CU_ASSERT_FATAL(fill(&s, "pool-a", 1, 10 * MIN, NULL));
+    CU_ASSERT_EQUAL_FATAL(pool_instances(&s, "pool-a", ids, 8, NULL), 1);
+    snprintf(warm_id, sizeof(warm_id), "%s", ids[0]);
+    tests_simctl_run(&s, 2 * MIN);
+    tests_simctl_apply(&s, warm_claim_yaml("nc-a", warm_id));
+    tests_simctl_run(&s, 200 * CORE_NS_PER_MS);
+    patch_obj(&s, "warmpools.stoker.dev", "pool-a", "{\"spec\":{\"size\":{\"min\":0,\"max\":0}}}");
+    tests_simctl_run(&s, 5 * MIN);
+    CU_ASSERT_EQUAL(stats(&s).warm_terminations, 0);
+    CU_ASSERT_EQUAL(tests_simctl_instance(&s, warm_id, &in), 0);
+    CU_ASSERT_STRING_EQUAL(in.state, "running");
+    CU_ASSERT_EQUAL(in.boots, 2);
+    CU_ASSERT_EQUAL(stats(&s).launches_warm, 1);
+    CU_ASSERT_EQUAL(tests_simctl_count(&s, "nodes", NULL, NULL), 1);
+    CU_ASSERT_EQUAL(status_int(&s, "pool-a", "claimed"), 1);
+    tests_simctl_close(&s);
+}
+
+/* Review #3: an offering marked unavailable (a capacity error) changes the filtered type list,
+ * never the spec hash: the pool does not turn stale nor rotate. */
+static void test_capacity_error_keeps_hash(void)
+{
+    struct tests_simctl s;
+    struct tests_simctl_instance in;
+    const char *ids[8];
+    char warm_id[32], hash0[32];
+
+    open_world(&s, NULL);
+    /* No instanceTypes: the pool derives them from the NodePool and current offerings. */
+    tests_simctl_apply(&s, "apiVersion: stoker.dev/v1alpha1\n"
+                           "kind: WarmPool\n"
+                           "metadata:\n"
+                           "  name: pool-a\n"
+                           "spec:\n"
+                           "  nodePoolRef:\n"
+                           "    name: default\n"
+                           "  size:\n    min: 1\n    max: 1\n");
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    CU_ASSERT_FATAL(fill(&s, "pool-a", 1, 10 * MIN, NULL));
+    CU_ASSERT_EQUAL_FATAL(pool_instances(&s, "pool-a", ids, 8, NULL), 1);
+    snprintf(warm_id, sizeof(warm_id), "%s", ids[0]);
+    snprintf(hash0, sizeof(hash0), "%s",
+             tests_simctl_instance_tag(&s, warm_id, CONTROLLER_TAG_WARM_POOL_HASH));
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_instance(&s, warm_id, &in), 0);
+    /* Its type has no capacity anywhere for a while. */
+    {
+        struct launcher_offerings *offs = controller_offerings(s.ctl);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(offs);
+        for (size_t z = 0; z < launcher_offerings_zone_count(offs); z++)
+            CU_ASSERT_EQUAL(launcher_offerings_mark_unavailable(
+                                offs, LAUNCHER_ON_DEMAND, in.type,
+                                launcher_offerings_zone(offs, z), core_loop_now(s.w->loop),
+                                20 * MIN),
+                            0);
+    }
+    tests_simctl_run(&s, 5 * MIN);
+    CU_ASSERT_EQUAL(status_int(&s, "pool-a", "stale"), 0);
+    CU_ASSERT_EQUAL(status_int(&s, "pool-a", "warm"), 1);
+    CU_ASSERT_EQUAL(stats(&s).warm_terminations, 0);
+    CU_ASSERT_EQUAL(stats(&s).warm_launches, 1);
+    CU_ASSERT_EQUAL(tests_simctl_instance(&s, warm_id, &in), 0);
+    CU_ASSERT_STRING_EQUAL(in.state, "stopped");
+    tests_simctl_close(&s);
+}
+
+/* Review #5: no capacity in one zone: the others refill at once; a pool confined to that
+ * zone says NoZones. */
+static void test_zone_capacity_error(void)
+{
+    struct tests_simctl s;
+    const char *ids[8];
+    char fault[128], zone[32], extra[256];
+
+    open_world(&s, NULL);
+    snprintf(zone, sizeof(zone), "%s", s.w->aws->zones[0].name);
+    snprintf(fault, sizeof(fault), "ice=m5.large@%s", zone);
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_fault(&s, fault), 0);
+    apply_pool(&s, "pool-a", "default", "  size:\n    min: 2\n    max: 2\n");
+    snprintf(extra, sizeof(extra), "  zones: [%s]\n  size:\n    min: 1\n    max: 1\n", zone);
+    apply_pool(&s, "pool-z", "default", extra);
+    CU_ASSERT_EQUAL_FATAL(tests_simctl_start(&s), 0);
+    CU_ASSERT(fill(&s, "pool-a", 2, 3 * MIN, NULL));
+    size_t n = pool_instances(&s, "pool-a", ids, 8, NULL);
+    CU_ASSERT_EQUAL(n, 2);
+    for (size_t i = 0; i < n && i < 8; i++) {
+        struct tests_simctl_instance in;
+        CU_ASSERT_EQUAL(tests_simctl_instance(&s, ids[i], &in), 0);
+        CU_ASSERT_STRING_NOT_EQUAL(in.zone, zone);
+    }
+    CU_ASSERT_EQUAL(pool_instances(&s, "pool-z", ids, 8, NULL), 0);
+    {
+        json_t *o = pool_get(&s, "pool-z");
+        json_t *c0 =
+            json_array_get(json_object_get(json_object_get(o, "status"), "conditions"), 0);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(c0, "status")), "False");
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(c0, "reason")), "NoZones");
+        const char *msg = json_string_value(json_object_get(c0, "message"));
+        CU_ASSERT(msg && strstr(msg, "spec.zones") && strstr(msg, "EC2NodeClass default"));
+        json_decref(o);
+    }
     tests_simctl_close(&s);
 }
 
@@ -704,4 +1058,7 @@ TESTS_SUITE(controller_warmpool, "controller_warmpool", NULL, NULL,
             TESTS_CASE(test_rotation), TESTS_CASE(test_warmup_timeout),
             TESTS_CASE(test_start_ice_goes_cold), TESTS_CASE(test_crash_mid_claim),
             TESTS_CASE(test_invalid_pool), TESTS_CASE(test_undecodable_pool), TESTS_CASE(test_schedule),
-            TESTS_CASE(test_hibernated), TESTS_CASE(test_deleted_pool_orphans))
+            TESTS_CASE(test_hibernated), TESTS_CASE(test_deleted_pool_orphans),
+            TESTS_CASE(test_no_double_pairing_across_batches), TESTS_CASE(test_reservation),
+            TESTS_CASE(test_two_claims_one_instance), TESTS_CASE(test_scale_in_spares_claimed),
+            TESTS_CASE(test_capacity_error_keeps_hash), TESTS_CASE(test_zone_capacity_error))

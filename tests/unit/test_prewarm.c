@@ -1,10 +1,12 @@
 /*
  * tests/unit/test_prewarm.c — the warm-pool library (prewarm/prewarm.h) and the requirement
  * check it relies on (launcher_requirements_admit): zone offsets from the system's zone files
- * and from hand-built TZif bytes (footer rules), bounds from size/target/schedules (absolute and
- * cron, across a DST change), classification of every rule, plans (refill, max, surge, rotation,
- * scale-in, spreading, hibernation, free list, idle cost), validation reasons, default instance
- * types, and advice.
+ * and from hand-built TZif bytes (footer rules, offsets of a day refused), bounds from
+ * size/target/schedules (absolute and cron, across a DST change, windows that began weeks or a
+ * year ago, 50 costly schedules within a time budget), classification of every rule (bogus
+ * warm-since tags and huge timeouts included), plans (refill, max, surge, rotation, scale-in,
+ * spreading, hibernation, free list, idle cost, no zone to launch in), validation reasons
+ * (timeout, cron zones, saturating overlaps), default instance types, and advice.
  *
  * WarmPools and NodePools are decoded from small JSON documents in which single quotes stand
  * for double quotes. The zone tests need Debian's tzdata under /usr/share/zoneinfo.
@@ -22,6 +24,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define DOC_MAX 4096
 #define MIN_NS ((core_ns)60 * CORE_NS_PER_S)
@@ -264,6 +267,37 @@ static void test_tz_footer(void)
     CU_ASSERT_EQUAL(prewarm_tzif_offset(buf, n, 0, &off, &err), CORE_E_PARSE);
     n = make_tzif(buf, sizeof buf, 0, "EST5EDT,M3.2.0");
     CU_ASSERT_EQUAL(prewarm_tzif_offset(buf, n, 0, &off, &err), CORE_E_PARSE);
+    /* Offsets of a day or more, standard or daylight (default std + 1 h), are no zone: the
+     * fuzzer's crash input (tests/fuzz/corpus/prewarm_tz/footer_offset_24h) had them. */
+    {
+        static const char *const bad[] = {"<A>-24", "<A>24", "<A>-23<B>,J1/-167,J365/167",
+                                          "<A>-24<B>,J1/-167,J365/167", "<A>-1<B>-24,J1,J365",
+                                          "<A>1<B>24,J1,J365"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            off = 777;
+            n = make_tzif(buf, sizeof buf, 0, bad[i]);
+            CU_ASSERT_EQUAL(prewarm_tzif_offset(buf, n, 0, &off, &err), CORE_E_PARSE);
+            CU_ASSERT_EQUAL(off, 777);
+        }
+    }
+    CU_ASSERT_EQUAL(tzif_at("<A>-23:59:59", "2026-07-15T12:00:00Z"), 86399);
+    /* A transition pushed into the next year (end J365 at 167 h, written in daylight time
+     * -7 h: 2024-01-07T06:00Z) still decides there: it was looked for in its own year only
+     * (corpus footer_end_next_year). */
+    CU_ASSERT_EQUAL(tzif_at("<A>-22<B>7,J182/1,J365/167", "2024-01-05T00:00:00Z"), -25200);
+    CU_ASSERT_EQUAL(tzif_at("<A>-22<B>7,J182/1,J365/167", "2024-01-07T06:00:00Z"), 79200);
+    {
+        struct prewarm_tz *z = NULL;
+        int32_t o = 0;
+        int64_t u = 0;
+        n = make_tzif(buf, sizeof buf, 0, "<A>-22<B>7,J182/1,J365/167");
+        CU_ASSERT_EQUAL_FATAL(prewarm_tz_parse(buf, n, &z, &err), 0);
+        prewarm_tz_lookup(z, T("2023-11-14T00:00:00Z") / CORE_NS_PER_S, &o, &u);
+        CU_ASSERT_EQUAL(o, -25200);
+        CU_ASSERT_EQUAL(u, T("2024-01-07T06:00:00Z") / CORE_NS_PER_S);
+        prewarm_tz_free(z);
+    }
+    CU_ASSERT_EQUAL(tzif_at("<A>-22<B>,J1/0,J365/0", "2026-07-15T12:00:00Z"), 82800);
     /* The caching contract: the offset holds until `until`, and changes there. */
     {
         struct prewarm_tz *z = NULL;
@@ -427,6 +461,152 @@ static void test_bounds_overlap_max(void)
     k8s_warmpool_cleanup(&wp);
 }
 
+/* A long yearly window: it began more than PREWARM_LOOKAHEAD ago and must still be seen. */
+static void test_bounds_cron_long_window(void)
+{
+    struct k8s_warmpool wp;
+    struct prewarm_bounds b;
+    struct core_err err;
+
+    wp_decode(&wp, "'size':{'min':1,'max':2},'schedules':[{'name':'november','start':"
+                   "'0 0 1 11 *','duration':'720h','size':{'min':20,'max':30}}]");
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-11-05T12:00:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 20);
+    CU_ASSERT_STRING_EQUAL(b.schedule, "november");
+    CU_ASSERT_EQUAL(b.schedule_end, T("2026-12-01T00:00:00Z"));
+    CU_ASSERT_EQUAL(b.next_change, 0); /* the end is beyond the lookahead */
+    /* Nine days in: it was dropped here (scale-in mid-event). */
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-11-10T00:00:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 20);
+    CU_ASSERT_EQUAL(b.max, 30);
+    CU_ASSERT_STRING_EQUAL(b.reason, "schedule november raises the floor to 20 until "
+                                     "2026-12-01T00:00:00Z");
+    /* Near the end, the end is the next change. */
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-11-25T12:00:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 20);
+    CU_ASSERT_EQUAL(b.next_change, T("2026-12-01T00:00:00Z"));
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-11-30T23:59:59Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 20);
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-12-01T00:00:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 1);
+    CU_ASSERT_STRING_EQUAL(b.schedule, "");
+    CU_ASSERT_EQUAL(b.next_change, 0);
+    /* Before it: the start is the next change once within the lookahead. */
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-10-28T00:00:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 1);
+    CU_ASSERT_EQUAL(b.next_change, T("2026-11-01T00:00:00Z"));
+    k8s_warmpool_cleanup(&wp);
+
+    /* In a zone: 00:00 EDT on Nov 1 is 04:00Z; the duration is elapsed time. */
+    wp_decode(&wp, "'size':{'min':1},'schedules':[{'name':'ny','start':"
+                   "'CRON_TZ=America/New_York 0 0 1 11 *','duration':'720h','size':{'min':9}}]");
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-11-20T00:00:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 9);
+    CU_ASSERT_EQUAL(b.schedule_end, T("2026-12-01T04:00:00Z"));
+    CU_ASSERT_EQUAL(b.next_change, 0);
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-11-01T03:59:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 1);
+    CU_ASSERT_EQUAL(b.next_change, T("2026-11-01T04:00:00Z"));
+    k8s_warmpool_cleanup(&wp);
+
+    /* Almost a year and two weeks: seen to the last day (the search goes back 400 days). */
+    wp_decode(&wp, "'size':{'min':1},'schedules':[{'name':'year','start':'30 6 2 1 *',"
+                   "'duration':'9000h','size':{'min':7}}]");
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2027-01-02T06:29:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 7);
+    /* 2026-01-02T06:30Z + 375 days, extended by the 2027 fire a minute ahead. */
+    CU_ASSERT_EQUAL(b.schedule_end, T("2028-01-12T06:30:00Z"));
+    CU_ASSERT_EQUAL(b.next_change, 0);
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2027-01-02T06:31:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.schedule_end, T("2028-01-12T06:30:00Z"));
+    k8s_warmpool_cleanup(&wp);
+
+    /* A day that never comes: never active, and cheap to find out. */
+    wp_decode(&wp, "'size':{'min':1},'schedules':[{'name':'never','start':'0 0 31 2 *',"
+                   "'duration':'9000h','size':{'min':7}}]");
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2027-03-02T00:00:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 1);
+    CU_ASSERT_EQUAL(b.next_change, 0);
+    k8s_warmpool_cleanup(&wp);
+
+    /* Windows that touch merge: every 10 minutes for 10 minutes, restricted to one hour. */
+    wp_decode(&wp, "'size':{'min':1},'schedules':[{'name':'chain','start':'*/10 9 * * *',"
+                   "'duration':'10m','size':{'min':3}}]");
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-07-15T09:05:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 3);
+    CU_ASSERT_EQUAL(b.schedule_end, T("2026-07-15T10:00:00Z"));
+    CU_ASSERT_EQUAL(b.next_change, T("2026-07-15T10:00:00Z"));
+    CU_ASSERT_EQUAL_FATAL(prewarm_bounds(&wp, T("2026-07-15T10:00:00Z"), 0, &b, &err), 0);
+    CU_ASSERT_EQUAL(b.min, 1);
+    CU_ASSERT_EQUAL(b.next_change, T("2026-07-16T09:00:00Z"));
+    k8s_warmpool_cleanup(&wp);
+}
+
+/* Appends one schedule (JSON, double quotes) to b. */
+static void sched_json(struct core_buf *b, size_t i, const char *start, const char *dur)
+{
+    CU_ASSERT_EQUAL(core_buf_appendf(b, "%s{\"name\":\"s%zu\",\"start\":\"%s\",\"duration\":"
+                                        "\"%s\",\"size\":{\"min\":%zu}}",
+                                     i ? "," : "", i, start, dur, i + 2),
+                    0);
+}
+
+/* The most schedules a pool may have, of the costly kinds, bound in a few milliseconds. */
+static void test_bounds_many_schedules_fast(void)
+{
+    static const char *const starts[] = {
+        "* * * * *", "0 0 1 11 *", "0 0 31 2 *", "0 0 29 2 *",
+        "CRON_TZ=America/New_York 0 9 * * 1-5", "* * * * *", "0 0 1 1 *", "CRON_TZ=Australia/Lord_Howe 30 2 * * 0", "0 12 13 * 5",
+        "59 23 31 12 *"};
+    static const char *const durs[] = {"9000h", "720h", "9000h", "9000h", "2h",
+                                       "1m",    "9000h", "9000h", "9600h", "5m"};
+    struct k8s_warmpool wp;
+    struct prewarm_bounds b;
+    struct core_err err;
+    struct core_buf doc;
+    struct timespec t0, t1;
+    json_t *j;
+    double ms;
+    int rc;
+
+    core_buf_init(&doc, 1 << 16);
+    CU_ASSERT_EQUAL(core_buf_append_str(&doc, "{\"apiVersion\":\"stoker.dev/v1alpha1\","
+                                              "\"kind\":\"WarmPool\",\"metadata\":{\"name\":"
+                                              "\"wp\"},\"spec\":{\"nodePoolRef\":{\"name\":"
+                                              "\"general\"},\"size\":{\"min\":1},"
+                                              "\"schedules\":["),
+                    0);
+    for (size_t i = 0; i < 50; i++)
+        sched_json(&doc, i, starts[i % 10], durs[i % 10]);
+    CU_ASSERT_EQUAL(core_buf_append_str(&doc, "]}}"), 0);
+    j = json_loads(core_buf_cstr(&doc), 0, NULL);
+    core_buf_cleanup(&doc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    memset(&wp, 0, sizeof wp);
+    rc = k8s_warmpool_decode(j, &wp, &err);
+    json_decref(j);
+    if (rc != 0)
+        fprintf(stderr, "warmpool: %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(wp.nschedules, 50);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int k = 0; k < 10; k++)
+        CU_ASSERT_EQUAL(prewarm_bounds(&wp, T("2027-03-02T10:17:00Z") + k * 3600 * CORE_NS_PER_S,
+                                       0, &b, &err),
+                        0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / 10;
+    /* A few ms each when optimised; the bound leaves room for sanitizers and busy machines. */
+    if (ms > 50)
+        fprintf(stderr, "\n  prewarm_bounds of 50 schedules: %.2f ms\n", ms);
+    CU_ASSERT(ms < 50);
+    /* The largest floor among the always-active ones: s48 ("0 12 13 * 5", every Friday or
+     * 13th, for 400 days). s3's window (Feb 29, 2024) ended long ago; s2's day never comes. */
+    CU_ASSERT_EQUAL(b.min, 50);
+    CU_ASSERT_STRING_EQUAL(b.schedule, "s48");
+    k8s_warmpool_cleanup(&wp);
+}
+
 /* ---- classify -------------------------------------------------------------------------------- */
 
 #define NOW_S "2026-07-15T12:00:00Z"
@@ -525,6 +705,48 @@ static void test_classify(void)
     CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_WARMING);
     k8s_warmpool_cleanup(&wp);
 
+    /* A warm-since tag that cannot be real counts as absent: the launch time decides. Before
+     * the fix, 1700-01-01 made the age overflow (negative: never timed out, never too old). */
+    wp_decode(&wp, "'size':{'min':1},'maxAge':'24h'");
+    x = inst("i-1", "running", 30 * MIN_NS);
+    x.created = T("1700-01-01T00:00:00Z");
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_FAILED);
+    x.created = T("2005-12-31T23:59:59Z");
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_FAILED);
+    x.created = INT64_MIN;
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_FAILED);
+    /* From the future: more than a day ahead is bogus; within a day is clock skew (age 0). */
+    x.created = T(NOW_S) + 10 * 24 * 3600 * CORE_NS_PER_S;
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_FAILED);
+    x.created = INT64_MAX;
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_FAILED);
+    x.created = T(NOW_S) + 3600 * CORE_NS_PER_S;
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_WARMING);
+    x = inst("i-1", "stopped", 25 * 3600 * CORE_NS_PER_S);
+    x.created = T("1700-01-01T00:00:00Z");
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_STALE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "maxAge"));
+    x.launch_time = T(NOW_S) - MIN_NS;
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_WARM);
+    /* A bogus launch time too: ages saturate instead of wrapping. */
+    x = inst("i-1", "running", MIN_NS);
+    x.created = 0;
+    x.launch_time = INT64_MIN;
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_FAILED);
+    x.launch_time = INT64_MAX;
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_WARMING);
+    k8s_warmpool_cleanup(&wp);
+
+    /* The largest timeout the decoder takes: 2 x timeout + grace saturates, so an hour-old
+     * warm-up of a Hibernated pool is still warming (it overflowed to "timed out"). */
+    wp_decode(&wp, "'size':{'min':1},'state':'Hibernated','prewarm':{'timeout':'2562047h'}");
+    x = inst("i-1", "running", 60 * MIN_NS);
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_WARMING);
+    k8s_warmpool_cleanup(&wp);
+    wp_decode(&wp, "'size':{'min':1},'prewarm':{'timeout':'2562047h'}");
+    CU_ASSERT_EQUAL(prewarm_classify(&ctx, &x, why), PREWARM_WARMING);
+    k8s_warmpool_cleanup(&wp);
+
     CU_ASSERT_STRING_EQUAL(prewarm_phase_name(PREWARM_WARM), "warm");
     CU_ASSERT_STRING_EQUAL(prewarm_phase_name(PREWARM_STALE), "stale");
     CU_ASSERT_STRING_EQUAL(prewarm_phase_name(PREWARM_WARMING), "warming");
@@ -613,14 +835,48 @@ static void test_plan_refill_spread(void)
     CU_ASSERT_STRING_EQUAL(f.plan->free[0]->id, "i-a1");
     CU_ASSERT_STRING_EQUAL(f.plan->free[1]->id, "i-a2");
 
-    /* No zone while a launch is needed. */
+    CU_ASSERT_EQUAL(f.plan->no_zones, 0);
+
+    /* No zone while a launch is needed: no launch, but the failed instance still goes, and
+     * the plan says why nothing launched. */
     f.pin.nzones = 0;
+    pfx_add(&f, "i-f", "running", 30, "us-east-1c"); /* timed out */
+    pfx_plan(&f);
+    CU_ASSERT_EQUAL(f.plan->no_zones, 1);
+    CU_ASSERT_EQUAL(count_kind(f.plan, PREWARM_LAUNCH), 0);
+    CU_ASSERT_EQUAL_FATAL(f.plan->nactions, 1);
+    CU_ASSERT_EQUAL(f.plan->actions[0].kind, PREWARM_TERMINATE);
+    CU_ASSERT_STRING_EQUAL(f.plan->actions[0].id, "i-f");
+    CU_ASSERT_STRING_EQUAL(f.plan->summary, "2 warm, 1 warming, 1 failed of 6..8: terminate 1 "
+                                            "(1 failed, 0 scale-in, 0 stale), 3 to launch but "
+                                            "no zone given");
+    CU_ASSERT_EQUAL(f.plan->nfree, 2);
+    /* Zones NULL but counted: refused up front, whether or not a launch is needed. */
+    f.pin.nzones = 3;
+    f.pin.zones = NULL;
     {
         struct core_err err;
         struct prewarm_plan *p = NULL;
         CU_ASSERT_EQUAL(prewarm_plan(&f.pin, &p, &err), CORE_E_INVAL);
         CU_ASSERT_PTR_NULL(p);
+        f.wp.size.min = 0;
+        f.n = f.pin.ninstances = 1;
+        CU_ASSERT_EQUAL(prewarm_plan(&f.pin, &p, &err), CORE_E_INVAL);
+        CU_ASSERT_PTR_NULL(p);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "NULL zones"));
     }
+    pfx_done(&f);
+
+    /* No zone, and a stale instance that must wait for its replacement: nothing happens, and
+     * the summary says why. */
+    pfx_init(&f, "'size':{'min':1,'max':2}");
+    f.pin.nzones = 0;
+    pfx_add(&f, "i-s", "stopped", 60, "us-east-1a")->spec_hash = "h0";
+    pfx_plan(&f);
+    CU_ASSERT_EQUAL(f.plan->no_zones, 1);
+    CU_ASSERT_EQUAL(f.plan->nactions, 0);
+    CU_ASSERT_STRING_EQUAL(f.plan->summary, "0 warm, 0 warming, 1 stale of 1..2: 1 to launch but "
+                                            "no zone given");
     pfx_done(&f);
 
     /* At min: nothing to do, zones not needed. */
@@ -784,6 +1040,32 @@ static void test_plan_free_order(void)
     CU_ASSERT_STRING_EQUAL(f.plan->free[3]->id, "i-3");
     pfx_done(&f);
 
+    /* A bogus warm-since tag does not make an instance the oldest: its launch time orders it. */
+    pfx_init(&f, "'size':{'min':0,'max':10}");
+    pfx_add(&f, "i-new", "stopped", 10, "us-east-1a")->created = T("1700-01-01T00:00:00Z");
+    pfx_add(&f, "i-old", "stopped", 60, "us-east-1a");
+    pfx_add(&f, "i-mid", "stopped", 30, "us-east-1a")->created = T("2200-01-01T00:00:00Z");
+    pfx_plan(&f);
+    CU_ASSERT_EQUAL_FATAL(f.plan->nfree, 3);
+    CU_ASSERT_STRING_EQUAL(f.plan->free[0]->id, "i-old");
+    CU_ASSERT_STRING_EQUAL(f.plan->free[1]->id, "i-mid");
+    CU_ASSERT_STRING_EQUAL(f.plan->free[2]->id, "i-new");
+    pfx_done(&f);
+
+    /* Hibernation waits for the timeout from the last start; a bogus tag does not hurry it. */
+    pfx_init(&f, "'size':{'min':1,'max':1},'state':'Hibernated'");
+    {
+        struct prewarm_instance *x = pfx_add(&f, "i-run", "running", 5, "us-east-1a");
+        x->launch_time = 0;
+        x->created = T("1700-01-01T00:00:00Z");
+    }
+    pfx_plan(&f);
+    CU_ASSERT_EQUAL(count_kind(f.plan, PREWARM_HIBERNATE), 0);
+    f.in[0].launch_time = T(NOW_S) - 16 * MIN_NS;
+    pfx_plan(&f);
+    CU_ASSERT_EQUAL(count_kind(f.plan, PREWARM_HIBERNATE), 1);
+    pfx_done(&f);
+
     /* A schedule raises the floor through the plan. */
     pfx_init(&f, "'size':{'min':0,'max':1},'schedules':[{'name':'noon','start':'0 12 * * *',"
                  "'duration':'1h','size':{'min':2}}]");
@@ -866,6 +1148,41 @@ static void test_validate(void)
     wp.schedules[2].start_time = T("2026-11-27T09:00:00Z");
     check_invalid(&wp, &np, g_cat, "ScheduleOverlap", "spec.schedules[2]: overlaps "
                                                       "spec.schedules[0] (a)");
+    /* A window whose end passes the largest time still covers what follows its start (its
+     * end wrapped negative and the overlap was missed). */
+    wp.schedules[2].start_time = T("2026-11-26T08:00:00Z");
+    wp.schedules[2].duration = INT64_MAX - 1000;
+    check_invalid(&wp, &np, g_cat, "ScheduleOverlap", "spec.schedules[2]: overlaps "
+                                                      "spec.schedules[0] (a)");
+    wp.schedules[2].start_time = T("2026-11-28T08:00:00Z");
+    wp.schedules[0].duration = INT64_MAX;
+    check_invalid(&wp, &np, g_cat, "ScheduleOverlap", "spec.schedules[2]: overlaps "
+                                                      "spec.schedules[0] (a)");
+    k8s_warmpool_cleanup(&wp);
+
+    /* spec.prewarm.timeout: up to a day. */
+    wp_decode(&wp, "'size':{'min':1},'prewarm':{'timeout':'24h'}");
+    CU_ASSERT_EQUAL(prewarm_validate(&wp, &np, g_cat, reason, msg), 0);
+    k8s_warmpool_cleanup(&wp);
+    wp_decode(&wp, "'size':{'min':1},'prewarm':{'timeout':'24h1s'}");
+    check_invalid(&wp, &np, g_cat, "InvalidPrewarmTimeout",
+                  "spec.prewarm.timeout: 1d1s is over 24h");
+    k8s_warmpool_cleanup(&wp);
+    wp_decode(&wp, "'size':{'min':1},'prewarm':{'timeout':'2562047h'}");
+    check_invalid(&wp, &np, g_cat, "InvalidPrewarmTimeout", "spec.prewarm.timeout: ");
+    k8s_warmpool_cleanup(&wp);
+
+    /* The zone of a cron start must be in the zone database. */
+    wp_decode(&wp, "'size':{'min':1},'schedules':[{'name':'ny','start':"
+                   "'CRON_TZ=America/New_York 0 9 * * *','duration':'1h','size':{'min':2}},"
+                   "{'name':'utc','start':'0 9 * * *','duration':'1h','size':{'min':2}},"
+                   "{'name':'bad','start':'CRON_TZ=Foo/Bar 0 9 * * *','duration':'1h',"
+                   "'size':{'min':2}}]");
+    check_invalid(&wp, &np, g_cat, "ScheduleInvalid",
+                  "spec.schedules[2].start: time zone Foo/Bar: not in the zone database");
+    wp.nschedules = 2;
+    CU_ASSERT_EQUAL(prewarm_validate(&wp, &np, g_cat, reason, msg), 0);
+    wp.nschedules = 3;
     k8s_warmpool_cleanup(&wp);
 
     k8s_nodepool_cleanup(&np);
@@ -1114,7 +1431,8 @@ TESTS_SUITE(prewarm_tz, "prewarm_tz", NULL, NULL, TESTS_CASE(test_tz_utc),
             TESTS_CASE(test_tz_zones), TESTS_CASE(test_tz_errors), TESTS_CASE(test_tz_footer))
 TESTS_SUITE(prewarm_bounds_s, "prewarm_bounds", NULL, NULL, TESTS_CASE(test_bounds_size_target),
             TESTS_CASE(test_bounds_absolute), TESTS_CASE(test_bounds_cron_dst),
-            TESTS_CASE(test_bounds_overlap_max))
+            TESTS_CASE(test_bounds_overlap_max), TESTS_CASE(test_bounds_cron_long_window),
+            TESTS_CASE(test_bounds_many_schedules_fast))
 TESTS_SUITE(prewarm_plan_s, "prewarm_plan", NULL, NULL, TESTS_CASE(test_classify),
             TESTS_CASE(test_plan_refill_spread), TESTS_CASE(test_plan_surge_rotation),
             TESTS_CASE(test_plan_scale_in_failed), TESTS_CASE(test_plan_hibernate_cost),

@@ -222,19 +222,6 @@ static int gone_state(const char *st)
     return !st || strcmp(st, "shutting-down") == 0 || strcmp(st, "terminated") == 0;
 }
 
-static const char *family_name(enum k8s_ami_family f)
-{
-    switch (f) {
-    case K8S_AMI_AL2: return "AL2";
-    case K8S_AMI_AL2023: return "AL2023";
-    case K8S_AMI_BOTTLEROCKET: return "Bottlerocket";
-    case K8S_AMI_CUSTOM: return "Custom";
-    case K8S_AMI_WINDOWS2019: return "Windows2019";
-    case K8S_AMI_WINDOWS2022: return "Windows2022";
-    case K8S_AMI_WINDOWS2025: return "Windows2025";
-    }
-    return "unknown";
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Snapshot                                                                                    */
@@ -1102,10 +1089,11 @@ static core_ns reconcile(struct controller *c, struct wp_pool *p, const struct k
         return 0;
     }
     if (cls->ami_family != K8S_AMI_AL2023) {
+        const char *fam = k8s_ami_family_name(cls->ami_family);
         snprintf(msg, sizeof(msg),
                  "spec.nodePoolRef.name: NodePool %s uses EC2NodeClass %s with amiFamily %s; "
                  "warm-up user data is AL2023 only",
-                 np->meta.name, cls->meta.name, family_name(cls->ami_family));
+                 np->meta.name, cls->meta.name, fam ? fam : "unknown");
         pool_invalid(c, p, wp, "UnsupportedAMIFamily", msg, 1);
         return 0;
     }

@@ -915,6 +915,8 @@ void k8s_nodeclaim_cleanup(struct k8s_nodeclaim *c);
 
 enum k8s_ami_family { K8S_AMI_AL2 = 1, K8S_AMI_AL2023, K8S_AMI_BOTTLEROCKET, K8S_AMI_CUSTOM,
                       K8S_AMI_WINDOWS2019, K8S_AMI_WINDOWS2022, K8S_AMI_WINDOWS2025 };
+/* The API's spelling ("AL2023", "Bottlerocket", ...), or NULL for a value outside the enum. */
+const char *k8s_ami_family_name(enum k8s_ami_family f);
 struct k8s_ami_term {
     char *alias;         /* "family@version"; alone in its term and the only term */
     char *id;

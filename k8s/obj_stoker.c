@@ -789,6 +789,12 @@ static int ec2nc_spec_check(struct obj_ctx *c, const json_t *obj, void *dst)
 static const char *const ami_family_names[] = {"AL2",        "AL2023",      "Bottlerocket",
                                                 "Custom",     "Windows2019", "Windows2022",
                                                 "Windows2025", NULL};
+const char *k8s_ami_family_name(enum k8s_ami_family f)
+{
+    size_t n = sizeof(ami_family_names) / sizeof(ami_family_names[0]) - 1;
+    return f >= 1 && (size_t)f <= n ? ami_family_names[f - 1] : NULL;
+}
+
 static const char *const store_policy_names[] = {"RAID0", NULL};
 static const struct obj_field ec2nc_spec_desc_f[] = {
     F_ARR("amiSelectorTerms", struct k8s_ec2nodeclass, ami_terms, nami_terms,

@@ -1150,20 +1150,6 @@ static int warm_bash(const struct userdata_warm *w, struct core_buf *b)
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
-static const char *family_name(enum k8s_ami_family f)
-{
-    switch (f) {
-    case K8S_AMI_AL2: return "AL2";
-    case K8S_AMI_AL2023: return "AL2023";
-    case K8S_AMI_BOTTLEROCKET: return "Bottlerocket";
-    case K8S_AMI_CUSTOM: return "Custom";
-    case K8S_AMI_WINDOWS2019: return "Windows2019";
-    case K8S_AMI_WINDOWS2022: return "Windows2022";
-    case K8S_AMI_WINDOWS2025: return "Windows2025";
-    }
-    return NULL;
-}
-
 static int is_windows(enum k8s_ami_family f)
 {
     return f == K8S_AMI_WINDOWS2019 || f == K8S_AMI_WINDOWS2022 || f == K8S_AMI_WINDOWS2025;
@@ -1214,7 +1200,7 @@ int userdata_render(const struct userdata_input *in, struct core_buf *raw, struc
 {
     struct userdata_settings s;
     size_t start = raw->len;
-    const char *fam = family_name(in->family);
+    const char *fam = k8s_ami_family_name(in->family);
     int rc;
 
     if (!fam)
